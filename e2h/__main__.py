@@ -1,0 +1,5 @@
+import sys
+
+from e2h.runner import main
+
+sys.exit(main())

@@ -1,0 +1,200 @@
+"""Run parameters: one YAML file per run (``params/<name>.yaml``), validated against the dataclasses below.
+
+A params file is a few plain sections. Every key must be one declared here: a typo fails at load time with one
+line naming the file, the key and the allowed keys or values, never halfway through a GPU run. Each stage owns one
+section; a section's defaults are the CPU defaults, and GPU files override what differs.
+
+Strings may use environment variables, ``${VAR}`` or ``${VAR:-default}``. Relative paths are resolved against the
+project root (the folder holding ``params/``), so a notebook run from ``notebooks/`` and a runner started at the
+top level read the same files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+import yaml
+
+
+class ParamsError(ValueError):
+    """A params file that does not match the schema; the message names the file and the key."""
+
+
+def path_field(default, *, must_exist: bool = True, kind: str = "folder"):
+    """A string field holding a path; resolved against the project root and checked at load time."""
+    return field(default=default, metadata={"path": True, "must_exist": must_exist, "kind": kind})
+
+
+@dataclass
+class DataParams:
+    """Stage 00: which problems the run uses."""
+
+    source: Literal["math", "embedded"] = "math"
+    # Root holding hendrycks_math/ and prm800k_math_splits/ (the layout of ../shared/data).
+    data_dir: Optional[str] = path_field("${E2H_DATA_DIR}")
+    seed: int = 0  # the validation draw
+    val_size: int = 500
+    # Cap problems per split for tiny runs; null keeps all.
+    max_train: Optional[int] = None
+    max_test: Optional[int] = None
+
+
+@dataclass
+class Params:
+    name: str = ""  # defaults to the file's stem
+    seed: int = 0
+    runs_dir: str = path_field("runs", must_exist=False)
+    data: DataParams = field(default_factory=DataParams)
+
+    @property
+    def run_dir(self) -> Path:
+        """Where every stage of this run reads and writes its artifacts."""
+        return Path(self.runs_dir) / self.name
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def digest(self) -> str:
+        """Short hash of the resolved params: a stage's outputs are reused only under the same digest."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+_ENV = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+
+
+def _expand_env(value: str, where: str) -> str:
+    def sub(m: re.Match) -> str:
+        var, default = m.group(1), m.group(2)
+        if var in os.environ:
+            return os.environ[var]
+        if default is not None:
+            return default
+        raise ParamsError(f"{where}: environment variable {var} is not set (value {value!r}); "
+                          f"set it or write the path itself")
+    return _ENV.sub(sub, value)
+
+
+def _type_name(tp) -> str:
+    if typing.get_origin(tp) is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    return getattr(tp, "__name__", str(tp))
+
+
+def _convert(value, tp, where: str):
+    """Check ``value`` against the annotation ``tp``; return it converted (ints accepted as floats)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        errors = []
+        for a in inner:
+            try:
+                return _convert(value, a, where)
+            except ParamsError as e:
+                errors.append(str(e))
+        raise ParamsError(errors[0] if len(errors) == 1 else
+                          f"{where}: expected {' or '.join(_type_name(a) for a in inner)}, got {value!r}")
+    if origin is Literal:
+        if value not in args:
+            raise ParamsError(f"{where}: {value!r} is not allowed; expected {_type_name(tp)}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ParamsError(f"{where}: expected a list, got {value!r}")
+        return [_convert(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ParamsError(f"{where}: expected a mapping, got {value!r}")
+        return {k: _convert(v, args[1], f"{where}.{k}") for k, v in value.items()}
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, where)
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is bool and not isinstance(value, bool) or tp is not bool and isinstance(value, bool):
+        raise ParamsError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+    if not isinstance(value, tp):
+        raise ParamsError(f"{where}: expected {_type_name(tp)}, got {type(value).__name__} {value!r}")
+    if tp is str:
+        value = _expand_env(value, where)
+    return value
+
+
+def _key(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _build(cls, raw, where: str):
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{where or 'top level'}: expected a mapping of {cls.__name__} keys, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in fields:
+            raise ParamsError(f"{_key(where, key)}: unknown key; allowed keys: {', '.join(sorted(fields))}")
+    values = {k: _convert(v, hints[k], _key(where, k)) for k, v in raw.items()}
+    for name, f in fields.items():
+        if name not in values and isinstance(f.default, str):  # env vars in defaults expand too
+            values[name] = _convert(f.default, hints[name], _key(where, name))
+    return cls(**values)
+
+
+def _resolve_paths(obj, root: Path, where: str) -> None:
+    for f in dataclasses.fields(obj):
+        value, key = getattr(obj, f.name), _key(where, f.name)
+        if dataclasses.is_dataclass(value):
+            _resolve_paths(value, root, key)
+        elif f.metadata.get("path") and value is not None:
+            path = (root / value).resolve() if not Path(value).is_absolute() else Path(value)
+            if f.metadata["must_exist"]:
+                ok = path.is_dir() if f.metadata["kind"] == "folder" else path.is_file()
+                if not ok:
+                    raise ParamsError(f"{key}: {f.metadata['kind']} {str(path)!r} does not exist")
+            setattr(obj, f.name, str(path))
+
+
+def project_root(params_file: Path) -> Path:
+    params_file = Path(params_file).resolve()
+    return params_file.parent.parent if params_file.parent.name == "params" else params_file.parent
+
+
+def load_params(path: str | os.PathLike, overrides: dict | None = None) -> Params:
+    """Read, validate and resolve a params file. ``overrides`` (nested dict) wins over the file's keys."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file not found")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ParamsError(f"{path}: not valid YAML: {e}") from None
+    if overrides:
+        raw = _merge(raw, overrides)
+    try:
+        params = _build(Params, raw, "")
+        params.name = params.name or path.stem
+        # Path checks come after the schema so that a typo is reported before a missing folder.
+        _resolve_paths(params, project_root(path), "")
+        if params.data.source == "math" and params.data.data_dir is None:
+            raise ParamsError("data.data_dir: required when data.source is 'math'")
+    except ParamsError as e:
+        raise ParamsError(f"{path}: {e}") from None
+    return params
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out.get(k) or {}, v) if isinstance(v, dict) else v
+    return out

@@ -1,0 +1,148 @@
+"""Run the numbered notebooks of a params file in order with papermill: ``python -m e2h run params/default.yaml``.
+
+Each stage's executed notebook lands in ``runs/<name>/notebooks/`` and a manifest beside it records the params hash,
+package versions, git commit and wall time. A stage whose manifest says it finished under the same params hash is
+skipped, so a rerun after a failure starts at the failed stage. The runner stops at the first failing stage and
+prints the failing cell and its error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from e2h.io import write_json
+from e2h.params import ParamsError, load_params, project_root
+
+NOTEBOOK = re.compile(r"^(\d\d)_\w+\.ipynb$")
+KERNEL = "e2h"
+_VERSIONED = ("e2h", "torch", "transformers", "accelerate", "peft", "vllm", "numpy", "pandas", "sympy",
+              "math-verify", "papermill")
+
+
+def list_stages(notebooks_dir: Path) -> list[Path]:
+    return sorted(p for p in Path(notebooks_dir).iterdir() if NOTEBOOK.match(p.name))
+
+
+def select_stages(stages: list[Path], spec: str | None) -> list[Path]:
+    """``spec`` is e.g. ``"03-06"``, ``"04"`` or ``"00,04-06"``; None selects all."""
+    if not spec:
+        return stages
+    wanted: set[int] = set()
+    for part in spec.split(","):
+        lo, _, hi = part.strip().partition("-")
+        if not lo.isdigit() or (hi and not hi.isdigit()):
+            raise ValueError(f"--stages {spec!r}: expected numbers like '03-06' or '00,04'")
+        wanted.update(range(int(lo), int(hi or lo) + 1))
+    chosen = [s for s in stages if int(s.name[:2]) in wanted]
+    if not chosen:
+        raise ValueError(f"--stages {spec!r} selects none of: {', '.join(s.name for s in stages)}")
+    return chosen
+
+
+def _versions() -> dict[str, str | None]:
+    out = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _git_commit(root: Path) -> str | None:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True).stdout
+        return sha.stdout.strip() + ("+dirty" if dirty.strip() else "")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def manifest_path(run_dir: Path, stage: Path) -> Path:
+    return Path(run_dir) / "manifests" / f"{stage.stem}.json"
+
+
+def is_done(run_dir: Path, stage: Path, digest: str) -> bool:
+    import json
+
+    path = manifest_path(run_dir, stage)
+    if not path.exists():
+        return False
+    manifest = json.loads(path.read_text())
+    return manifest.get("status") == "ok" and manifest.get("params_digest") == digest
+
+
+def run_stage(stage: Path, params_file: Path, run_dir: Path, digest: str, *, kernel: str = KERNEL,
+              html: bool = False) -> float:
+    """Execute one notebook; write its manifest; return wall seconds. Raises papermill's error on failure."""
+    import papermill
+
+    out = Path(run_dir) / "notebooks" / stage.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    status = "failed"
+    try:
+        papermill.execute_notebook(str(stage), str(out), parameters={"params_file": str(params_file)},
+                                   kernel_name=kernel, cwd=str(stage.parent), progress_bar=False)
+        status = "ok"
+    finally:
+        wall = time.time() - t0
+        write_json(manifest_path(run_dir, stage), {
+            "stage": stage.stem, "status": status, "params_file": str(params_file), "params_digest": digest,
+            "wall_seconds": round(wall, 2), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "git_commit": _git_commit(project_root(params_file)), "versions": _versions(),
+            "executed_notebook": str(out)})
+    if html:
+        subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(out)],
+                       check=False, capture_output=True)
+    return wall
+
+
+def run(params_file: str | Path, *, stages: str | None = None, force: bool = False, html: bool = False,
+        notebooks_dir: str | Path | None = None, kernel: str = KERNEL) -> dict[str, float]:
+    """Run the selected stages; returns {stage name: wall seconds (0.0 when skipped)}."""
+    params_file = Path(params_file).resolve()
+    params = load_params(params_file)
+    notebooks_dir = Path(notebooks_dir or project_root(params_file) / "notebooks")
+    digest = params.digest()
+    walls = {}
+    for stage in select_stages(list_stages(notebooks_dir), stages):
+        if not force and is_done(params.run_dir, stage, digest):
+            print(f"[e2h] {stage.stem}: done earlier under the same params, skipped", flush=True)
+            walls[stage.stem] = 0.0
+            continue
+        print(f"[e2h] {stage.stem}: running", flush=True)
+        walls[stage.stem] = run_stage(stage, params_file, params.run_dir, digest, kernel=kernel, html=html)
+        print(f"[e2h] {stage.stem}: ok in {walls[stage.stem]:.1f} s", flush=True)
+    return walls
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m e2h")
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="execute the numbered notebooks for a params file")
+    r.add_argument("params", help="params YAML, e.g. params/default.yaml")
+    r.add_argument("--stages", help="which stages, e.g. 03-06 or 00,04 (default: all)")
+    r.add_argument("--force", action="store_true", help="rerun stages even if done under the same params")
+    r.add_argument("--html", action="store_true", help="also export each executed notebook to HTML")
+    args = parser.parse_args(argv)
+    try:
+        walls = run(args.params, stages=args.stages, force=args.force, html=args.html)
+    except (ParamsError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # papermill's PapermillExecutionError carries the failing cell and traceback
+        if type(e).__name__ != "PapermillExecutionError":
+            raise
+        print(f"[e2h] stage failed in cell [{e.exec_count}]:\n{e.source}\n\n{e.ename}: {e.evalue}", file=sys.stderr)
+        print("\n".join(e.traceback[-3:]), file=sys.stderr)
+        return 1
+    print(f"[e2h] all stages ok ({sum(walls.values()):.1f} s)")
+    return 0

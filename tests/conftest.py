@@ -1,0 +1,23 @@
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--data-dir", default=None,
+                     help="folder holding hendrycks_math/ and prm800k_math_splits/ (default: $E2H_DATA_DIR)")
+
+
+@pytest.fixture(scope="session")
+def data_dir(request) -> Path:
+    """The shared real data (MATH, MATH500, PRM800K fixtures); tests that need it skip when it is absent."""
+    raw = request.config.getoption("--data-dir") or os.environ.get("E2H_DATA_DIR")
+    if not raw:
+        pytest.skip("real data not configured: set E2H_DATA_DIR or pass --data-dir")
+    path = Path(raw)
+    if not (path / "hendrycks_math").is_dir():
+        pytest.skip(f"real data not found: {path}/hendrycks_math does not exist")
+    return path
