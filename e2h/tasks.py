@@ -1,0 +1,110 @@
+"""The embedded task: chains of subtraction in five difficulty levels, small enough to learn on a CPU.
+
+Every problem has exactly four steps, ``Compute 75 - 3 - 12 - 5 - 21.`` solved as ``75 - 3 = 72``,
+``72 - 12 = 60``, … . Level L has L-1 two-digit subtrahends (10-29) among one-digit ones, so harder levels need
+more borrows while the chain length stays the same. (Planning prototypes showed that hard levels made of *longer*
+chains fail for a different reason: the policy stops at the step count it saw in training, leaving nothing for a
+reward model to re-rank.) All numbers stay in 0-99, so a word-level tokenizer holds each as one token.
+
+``check_steps`` is exact: it plays the human labeller of PRM800K. The pipeline calls it on easy levels only; hard
+problems are judged by the easy-trained reward models, as in the paper. Train, val and test are disjoint by
+construction: a hash of the problem text picks its split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+
+from e2h.format import format_solution
+
+LEVELS = (1, 2, 3, 4, 5)
+NUM_STEPS = 4
+MAX_VALUE = 99
+SPLIT_OF_BUCKET = ("test", "val", "train", "train", "train")  # by hash of the problem text
+_STEP = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*=\s*(\d+)\s*$")
+
+
+def _subtrahends(rng: random.Random, level: int) -> list[int]:
+    two_digit = set(rng.sample(range(NUM_STEPS), level - 1))
+    return [rng.randint(10, 29) if i in two_digit else rng.randint(1, 9) for i in range(NUM_STEPS)]
+
+
+def make_problem(rng: random.Random, level: int) -> dict:
+    """One problem of ``level`` as a record shaped like MATH's (problem, solution, answer, level, subject)."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    while True:
+        subs = _subtrahends(rng, level)
+        if sum(subs) <= MAX_VALUE:
+            break
+    start = rng.randint(sum(subs), MAX_VALUE)
+    steps, value = [], start
+    for s in subs:
+        steps.append(f"{value} - {s} = {value - s}")
+        value -= s
+    problem = "Compute " + " - ".join(str(x) for x in [start, *subs]) + "."
+    return {"unique_id": f"arith/{problem[8:-1].replace(' ', '')}", "problem": problem,
+            "solution": format_solution(steps, str(value)), "answer": str(value), "level": level,
+            "subject": "arithmetic"}
+
+
+def split_of(problem: str) -> str:
+    """The one split a problem text may appear in."""
+    return SPLIT_OF_BUCKET[int(hashlib.sha256(problem.encode()).hexdigest(), 16) % len(SPLIT_OF_BUCKET)]
+
+
+def generate(n_per_level: dict[int, int] | int, *, split: str, seed: int) -> list[dict]:
+    """Distinct problems of one split (train / val / test), ``n_per_level`` per level, deterministic for a seed."""
+    if split not in SPLIT_OF_BUCKET:
+        raise ValueError(f"split must be one of {sorted(set(SPLIT_OF_BUCKET))}, got {split!r}")
+    counts = n_per_level if isinstance(n_per_level, dict) else {lvl: n_per_level for lvl in LEVELS}
+    rng = random.Random(f"{seed}/{split}")
+    out = []
+    for level, n in sorted(counts.items()):
+        seen: set[str] = set()
+        for _ in range(100 * n + 1000):
+            if len(seen) == n:
+                break
+            rec = make_problem(rng, level)
+            if split_of(rec["problem"]) == split and rec["problem"] not in seen:
+                seen.add(rec["problem"])
+                out.append(rec)
+        else:
+            raise ValueError(f"level {level}: could not draw {n} distinct {split} problems")
+    return out
+
+
+def parse_problem(problem: str) -> list[int]:
+    """``"Compute 75 - 3 - 12."`` → ``[75, 3, 12]``."""
+    m = re.fullmatch(r"Compute ((?:\d+ - )+\d+)\.", problem.strip())
+    if not m:
+        raise ValueError(f"not an embedded-task problem: {problem!r}")
+    return [int(x) for x in m.group(1).split(" - ")]
+
+
+def check_steps(problem: str, steps: list[str]) -> list[int]:
+    """Step labels as a human labeller would give them: 1 for each correct step up to the first wrong one, which
+    gets 0, and nothing after it (PRM800K's labellers also stop at the first error).
+
+    A step is correct when it subtracts the next number of the problem from the running value and states the
+    result exactly. Extra steps beyond the chain are wrong. The final ``# Answer`` is not a step here; grade it
+    with the grader.
+    """
+    numbers = parse_problem(problem)
+    value, labels = numbers[0], []
+    for i, step in enumerate(steps):
+        m = _STEP.match(step.split("\n\n# Answer")[0])
+        ok = (m is not None and i + 1 < len(numbers) and int(m.group(1)) == value
+              and int(m.group(2)) == numbers[i + 1] and int(m.group(3)) == value - numbers[i + 1])
+        labels.append(int(ok))
+        if not ok:
+            break
+        value -= numbers[i + 1]
+    return labels
+
+
+def vocabulary() -> list[str]:
+    """Every word the task uses, for a word-level tokenizer: one token per number 0-99."""
+    return [str(i) for i in range(MAX_VALUE + 1)] + ["Compute", "-", "=", ".", "#", "Question", "Solution", "Answer"]

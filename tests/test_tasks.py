@@ -1,0 +1,57 @@
+import random
+
+import pytest
+
+from e2h import tasks
+from e2h.format import split_steps
+
+
+def test_every_level_has_four_steps_and_the_right_mix_of_two_digit_numbers():
+    rng = random.Random(0)
+    for level in tasks.LEVELS:
+        for _ in range(200):
+            rec = tasks.make_problem(rng, level)
+            numbers = tasks.parse_problem(rec["problem"])
+            assert len(numbers) == tasks.NUM_STEPS + 1
+            assert sum(n >= 10 for n in numbers[1:]) == level - 1
+            assert 0 <= int(rec["answer"]) == numbers[0] - sum(numbers[1:])
+            assert all(0 <= n <= tasks.MAX_VALUE for n in numbers)
+
+
+def test_reference_solutions_pass_the_checker_and_follow_the_paper_format():
+    for rec in tasks.generate(20, split="train", seed=1):
+        steps = split_steps(rec["solution"])
+        assert len(steps) == tasks.NUM_STEPS
+        assert tasks.check_steps(rec["problem"], steps) == [1] * tasks.NUM_STEPS
+        assert rec["solution"].endswith(f"\n\n# Answer\n\n{rec['answer']}")
+
+
+@pytest.mark.parametrize("steps, labels", [
+    (["20 - 3 = 17", "17 - 12 = 5", "5 - 1 = 4", "4 - 2 = 2"], [1, 1, 1, 1]),
+    (["20 - 3 = 17", "17 - 12 = 6", "6 - 1 = 5", "5 - 2 = 3"], [1, 0]),      # arithmetic slip, then stop
+    (["20 - 3 = 17", "17 - 1 = 16"], [1, 0]),                                  # skipped a number
+    (["20 - 3 = 17", "18 - 12 = 6"], [1, 0]),                                  # lost the running value
+    (["twenty minus three"], [0]),                                             # not a step at all
+    (["20 - 3 = 17", "17 - 12 = 5", "5 - 1 = 4", "4 - 2 = 2", "2 - 1 = 1"], [1, 1, 1, 1, 0]),  # extra step
+    ([], []),
+])
+def test_checker_labels_good_until_the_first_bad_step(steps, labels):
+    assert tasks.check_steps("Compute 20 - 3 - 12 - 1 - 2.", steps) == labels
+
+
+def test_splits_are_disjoint_deterministic_and_sized():
+    splits = {s: tasks.generate({1: 30, 5: 30}, split=s, seed=7) for s in ("train", "val", "test")}
+    texts = {s: {r["problem"] for r in recs} for s, recs in splits.items()}
+    assert all(len(t) == 60 for t in texts.values())
+    assert not texts["train"] & texts["test"] and not texts["train"] & texts["val"] and not texts["val"] & texts["test"]
+    assert tasks.generate({1: 30, 5: 30}, split="test", seed=7) == splits["test"]
+    assert tasks.generate({1: 30, 5: 30}, split="test", seed=8) != splits["test"]
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(ValueError, match="level must be one of"):
+        tasks.make_problem(random.Random(0), 6)
+    with pytest.raises(ValueError, match="split must be one of"):
+        tasks.generate(1, split="dev", seed=0)
+    with pytest.raises(ValueError, match="not an embedded-task problem"):
+        tasks.check_steps("What is 2 + 2?", ["4"])
