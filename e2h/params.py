@@ -39,8 +39,9 @@ class DataParams:
     """Stage 00: which problems the run uses."""
 
     source: Literal["math", "embedded"] = "math"
-    # Root holding hendrycks_math/ and prm800k_math_splits/ (the layout of ../shared/data).
-    data_dir: Optional[str] = path_field("${E2H_DATA_DIR}")
+    # Root holding hendrycks_math/ and prm800k_math_splits/ (the layout of ../shared/data); null reads
+    # $E2H_DATA_DIR. Only the math source needs it.
+    data_dir: Optional[str] = path_field(None)
     seed: int = 0  # the validation draw
     val_size: int = 500
     # Cap problems per split for tiny runs; null keeps all.
@@ -184,10 +185,12 @@ def load_params(path: str | os.PathLike, overrides: dict | None = None) -> Param
     try:
         params = _build(Params, raw, "")
         params.name = params.name or path.stem
+        if params.data.source == "math" and params.data.data_dir is None:
+            params.data.data_dir = os.environ.get("E2H_DATA_DIR")
+            if not params.data.data_dir:
+                raise ParamsError("data.data_dir: required when data.source is 'math' (or set E2H_DATA_DIR)")
         # Path checks come after the schema so that a typo is reported before a missing folder.
         _resolve_paths(params, project_root(path), "")
-        if params.data.source == "math" and params.data.data_dir is None:
-            raise ParamsError("data.data_dir: required when data.source is 'math'")
     except ParamsError as e:
         raise ParamsError(f"{path}: {e}") from None
     return params

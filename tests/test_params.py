@@ -90,3 +90,12 @@ def test_overrides_win(tmp_path):
 def test_shipped_params_files_validate(path, data_dir, monkeypatch):
     monkeypatch.setenv("E2H_DATA_DIR", str(data_dir))
     assert load_params(path).name == path.stem
+
+
+def test_math_source_falls_back_to_env_and_embedded_needs_no_data(tmp_path, monkeypatch):
+    monkeypatch.delenv("E2H_DATA_DIR", raising=False)
+    with pytest.raises(ParamsError, match="data.data_dir: required when data.source is 'math'"):
+        load_params(write(tmp_path, "data: {source: math}\n"))
+    assert load_params(write(tmp_path, "data: {source: embedded}\n")).data.data_dir is None
+    monkeypatch.setenv("E2H_DATA_DIR", str(tmp_path))
+    assert load_params(write(tmp_path, "data: {source: math}\n")).data.data_dir == str(tmp_path)
