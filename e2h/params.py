@@ -50,11 +50,36 @@ class DataParams:
 
 
 @dataclass
+class SampleParams:
+    """Stages 02 and 04: sampling solutions (``e2h.sampling``). Defaults are tiny CPU settings."""
+
+    backend: Literal["auto", "hf", "vllm"] = "auto"  # auto: vLLM when it imports and a CUDA GPU is present
+    n: int = 4  # samples per test problem (paper: 1024)
+    temperature: float = 0.7  # 0 = greedy
+    top_k: int = 0  # 0 = off
+    top_p: float = 1.0
+    max_new_tokens: int = 256
+    seed: int = 0
+    shard_size: int = 32  # problems per shard file: the unit of resume
+    batch_size: int = 32  # sequences per generate call (hf backend)
+    hf_cache: Literal["dynamic", "static"] = "dynamic"  # static: compiled decoding on a GPU
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    tensor_parallel_size: int = 1  # vLLM
+    gpu_memory_utilization: float = 0.9  # vLLM
+    # Stage 02, ORM data: samples of the SFT policy on easy training problems (paper: 32, top-k 20, T 0.7).
+    reward_n: int = 32
+    reward_top_k: int = 20
+    reward_temperature: float = 0.7
+    reward_max_problems: Optional[int] = None  # cap for tiny runs; null keeps all easy training problems
+
+
+@dataclass
 class Params:
     name: str = ""  # defaults to the file's stem
     seed: int = 0
     runs_dir: str = path_field("runs", must_exist=False)
     data: DataParams = field(default_factory=DataParams)
+    sample: SampleParams = field(default_factory=SampleParams)
 
     @property
     def run_dir(self) -> Path:
