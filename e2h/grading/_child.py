@@ -1,0 +1,62 @@
+"""The grader's child process: reads one JSON request per line on stdin, answers one JSON line on stdout.
+
+Started by :mod:`e2h.grading.bounded` as ``python -m e2h.grading._child``. The parent enforces the deadline by
+killing this process; here we only cap memory (a runaway power raises MemoryError instead of swapping the host),
+ignore Ctrl-C (the parent decides), and exit when the parent is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+_MEMORY_LIMIT = 4 << 30
+
+
+def _limit_memory() -> None:
+    try:
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = _MEMORY_LIMIT if hard == resource.RLIM_INFINITY else min(_MEMORY_LIMIT, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _exit_with_parent(parent: int) -> None:
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+    proto = os.fdopen(os.dup(1), "wb")  # the protocol gets its own fd; stray prints go to stderr
+    os.dup2(2, 1)
+    _limit_memory()
+    _exit_with_parent(parent)
+    from e2h.grading.symbolic import equivalent  # the slow import (sympy, antlr) happens here, once per child
+
+    proto.write(b'{"ready": true}\n')
+    proto.flush()
+    for line in sys.stdin.buffer:
+        req_id, ok, err = None, False, None
+        try:
+            req = json.loads(line)
+            req_id = req["id"]
+            ok = bool(equivalent(req["g"], req["p"]))
+        except Exception as exc:  # any parse or sympy failure (MemoryError, RecursionError too): not shown equal
+            err = type(exc).__name__
+        proto.write(json.dumps({"id": req_id, "ok": ok, "err": err}).encode() + b"\n")
+        proto.flush()
+
+
+if __name__ == "__main__":
+    main()
