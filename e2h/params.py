@@ -74,12 +74,96 @@ class SampleParams:
 
 
 @dataclass
+class ModelParams:
+    """The base model that the policy (stage 01) and the reward models (stage 03) start from."""
+
+    # A hub id or a local folder; "tiny" builds a small random Llama (head dim 64) with a tokenizer trained on the
+    # run's training text, saved to <run_dir>/base (CPU runs and tests).
+    base: str = "tiny"
+    tiny_hidden_size: int = 64
+    tiny_layers: int = 2
+    tiny_heads: int = 1
+    tiny_vocab_size: int = 512
+    tiny_max_positions: int = 1024
+
+
+@dataclass
+class TrainParams:
+    """Shared by SFT and reward-model training. Defaults are the CPU ones; the paper's (batch 128, bf16, frozen
+    embeddings and norms, lr 2e-5 at 7b, 1e-5 at 34b) live in params/7b.yaml and params/34b.yaml."""
+
+    lr: float = 1e-3
+    epochs: int = 3
+    batch_size: int = 128  # effective batch per optimizer step, over accumulation and processes
+    micro_batch_size: int = 16  # sequences per forward pass and process
+    max_length: int = 768  # tokens; longer examples are cut on the right
+    lr_schedule: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "cosine"
+    warmup_ratio: float = 0.03
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0  # 0 = no clipping
+    max_steps: Optional[int] = None  # stop early (tiny runs); null trains all epochs
+    dtype: Literal["float32", "bfloat16"] = "float32"  # weights; bf16 compute comes from mixed_precision
+    mixed_precision: Literal["auto", "no", "bf16"] = "auto"  # auto: bf16 autocast on a GPU that supports it
+    freeze_embeddings_and_norms: bool = False  # paper: true (its base model is pretrained; tiny ones are not)
+    gradient_checkpointing: bool = False
+    lora_r: int = 0  # > 0 trains LoRA adapters (peft) of this rank, merged into the saved model
+    lora_alpha: int = 16
+    lora_dropout: float = 0.0
+    seed: int = 0
+    # Several processes: launched with `accelerate launch` and this config (params/accelerate/*.yaml).
+    num_processes: int = 1
+    accelerate_config: Optional[str] = path_field(None, kind="file")
+
+
+@dataclass
+class SFTParams(TrainParams):
+    """Stage 01: the policy. ``auto`` data: the embedded task's solutions, or MATH reference solutions in steps."""
+
+    source: Literal["auto", "math", "prm800k", "metamath"] = "auto"
+    source_files: list[str] = field(default_factory=list)  # PRM800K phase files / the MetaMathQA file
+    levels: list[int] = field(default_factory=lambda: [1, 2, 3])  # easy-to-hard; [1, 2, 3, 4, 5] = full data
+    eval_max_new_tokens: int = 256  # greedy accuracy on val in the notebook
+    eval_max_problems: Optional[int] = None
+
+
+@dataclass
+class RewardParams(TrainParams):
+    """Stage 03: PRM / ORM / OPRM, each from the base model (not the SFT policy) unless ``init_from`` says."""
+
+    kinds: list[str] = field(default_factory=lambda: ["prm", "orm", "oprm"])
+    label_layout: Literal["every_token", "separator"] = "every_token"
+    init_from: Optional[str] = None  # null: model.base; "sft": the run's policy; or a hub id / folder
+    # auto: the embedded task's exact step checker on stage-02 samples, or PRM800K files for MATH.
+    prm_source: Literal["auto", "checker", "prm800k", "shepherd"] = "auto"
+    prm_files: list[str] = field(default_factory=list)  # PRM800K phase*_train.jsonl or Math-Shepherd files
+    orm_max_ratio: float = 3.0  # per question, positives:negatives kept within 1:r … r:1
+    max_length: int = 1024
+    epochs: int = 2
+    heldout_fraction: float = 0.1  # of the PRM data, kept out of training for the step AUROC in the notebook
+
+
+@dataclass
+class ScoreParams:
+    """Stage 05: step scores of the test pool from every reward model."""
+
+    rms: list[str] = field(default_factory=lambda: ["prm", "orm", "oprm"])  # trained ones, under <run_dir>/rm
+    released: dict[str, str] = field(default_factory=dict)  # name -> hub id / folder of a mean-logit checkpoint
+    batch_size: int = 16
+    shard_size: int = 512  # pool rows per shard file: the unit of resume
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+
+
+@dataclass
 class Params:
     name: str = ""  # defaults to the file's stem
     seed: int = 0
     runs_dir: str = path_field("runs", must_exist=False)
     data: DataParams = field(default_factory=DataParams)
     sample: SampleParams = field(default_factory=SampleParams)
+    model: ModelParams = field(default_factory=ModelParams)
+    sft: SFTParams = field(default_factory=SFTParams)
+    reward: RewardParams = field(default_factory=RewardParams)
+    score: ScoreParams = field(default_factory=ScoreParams)
 
     @property
     def run_dir(self) -> Path:
