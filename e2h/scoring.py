@@ -1,0 +1,148 @@
+"""Step scores of a sample pool from a reward model: one probability per step (``scores_<rm>`` column).
+
+Two checkpoint formats go through the same interface:
+- ``head``: ours, an ``AutoModelForTokenClassification`` with one label (a base LM plus a scalar head);
+- ``mean_logits``: the released ``ScalableMath/llemma-7b-{prm,orm,oprm}-prm800k-level-1to3-hf`` models, plain causal
+  LMs whose reward at a token is the mean of the logits over the vocabulary. That mean is ``h · mean_v(W_v)`` (+ the
+  mean bias), so it is computed as a scalar head built from the LM head's mean row, without the vocabulary-wide
+  logits.
+Either way the reward is read at each step's read-out token (``e2h.spans``) and the step probability is its sigmoid.
+A PRM/OPRM gives one score per step; an ORM one score, read at EOS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Literal
+
+import torch
+from tqdm.auto import tqdm
+
+from e2h.format import format_prompt
+from e2h.models import load_tokenizer, resolve_device, resolve_dtype
+from e2h.spans import encode
+
+Format = Literal["auto", "head", "mean_logits"]
+META = "e2h_reward.json"  # written beside our reward models: kind, label layout, training data
+
+
+class RewardScorer:
+    """A loaded reward model that turns (problem, solution) pairs into per-step probabilities."""
+
+    def __init__(self, name_or_path: str | os.PathLike, *, fmt: Format = "auto", kind: str | None = None,
+                 dtype: str = "auto", device: str | None = None):
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForTokenClassification
+
+        path = str(name_or_path)
+        archs = AutoConfig.from_pretrained(path).architectures or []
+        if fmt == "auto":
+            if any(a.endswith("ForTokenClassification") for a in archs):
+                fmt = "head"
+            elif any(a.endswith("ForCausalLM") for a in archs):
+                fmt = "mean_logits"
+            else:
+                raise ValueError(f"{path}: architectures {archs} are neither a token-classification reward model "
+                                 f"nor a causal LM read through its mean logit; pass fmt explicitly")
+        self.fmt, self.path = fmt, path
+        self.device = resolve_device(device)
+        dt = resolve_dtype(dtype, self.device)
+        cls = AutoModelForTokenClassification if fmt == "head" else AutoModelForCausalLM
+        model = cls.from_pretrained(path, dtype=dt).to(self.device).eval()
+        self.base = model.base_model
+        if fmt == "head":
+            self.weight, self.bias = model.score.weight[0].float(), model.score.bias
+        else:
+            lm_head = model.get_output_embeddings()
+            self.weight, self.bias = lm_head.weight.float().mean(0), lm_head.bias
+        self.bias = None if self.bias is None else self.bias.float().mean()
+        self.tokenizer = load_tokenizer(path)
+        self.kind = kind or _kind_of(path)
+        self.max_length = getattr(model.config, "max_position_embeddings", None)
+
+    @torch.no_grad()
+    def rewards_at(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                   positions: list[list[int]]) -> list[list[float]]:
+        """Raw rewards (logits) of a right-padded batch at the given token positions of each row."""
+        hidden = self.base(input_ids=input_ids.to(self.device),
+                           attention_mask=attention_mask.to(self.device)).last_hidden_state
+        rows = torch.tensor([i for i, ps in enumerate(positions) for _ in ps], device=self.device)
+        cols = torch.tensor([p for ps in positions for p in ps], device=self.device)
+        r = hidden[rows, cols].float() @ self.weight
+        if self.bias is not None:
+            r = r + self.bias
+        out, flat = [], r.cpu().tolist()
+        for ps in positions:
+            out.append(flat[:len(ps)])
+            flat = flat[len(ps):]
+        return out
+
+    def score(self, problems: list[str], solutions: list[str], *, batch_size: int = 16,
+              progress: bool = False) -> list[list[float]]:
+        """Per-step probabilities for each (problem, solution); an ORM keeps only the last (EOS) one."""
+        encs = [encode(self.tokenizer, format_prompt(p), s, max_length=self.max_length)
+                for p, s in zip(problems, solutions)]
+        order = sorted(range(len(encs)), key=lambda i: len(encs[i].input_ids))  # similar lengths share a batch
+        result: list[list[float]] = [[] for _ in encs]
+        pad = self.tokenizer.pad_token_id
+        for b in tqdm(range(0, len(order), batch_size), desc="score", disable=not progress, leave=False):
+            idx = order[b:b + batch_size]
+            width = max(len(encs[i].input_ids) for i in idx)
+            ids = torch.tensor([encs[i].input_ids + [pad] * (width - len(encs[i].input_ids)) for i in idx])
+            mask = torch.tensor([[1] * len(encs[i].input_ids) + [0] * (width - len(encs[i].input_ids)) for i in idx])
+            # A cut-off or empty solution still gets one score, at its last token.
+            pos = [[p for p in encs[i].read_positions if p is not None] or [len(encs[i].input_ids) - 1]
+                   for i in idx]
+            for i, r in zip(idx, self.rewards_at(ids, mask, pos)):
+                probs = torch.sigmoid(torch.tensor(r, dtype=torch.float64)).tolist()
+                result[i] = probs[-1:] if self.kind == "orm" else probs
+        return result
+
+
+def _kind_of(path: str) -> str:
+    """prm / orm / oprm from our metadata file, else from a released model's name (``...-orm-...``)."""
+    meta = Path(path) / META
+    if meta.is_file():
+        return json.loads(meta.read_text())["kind"]
+    name = Path(path).name.lower()
+    for kind in ("oprm", "orm", "prm"):
+        if f"-{kind}-" in f"-{name}-":
+            return kind
+    return "prm"
+
+
+def score_pool(pool, scorer: RewardScorer, name: str, problems: dict[str, str], *, shard_dir: str | os.PathLike,
+               shard_size: int = 512, batch_size: int = 16):
+    """Add ``scores_<name>`` to ``pool`` (a DataFrame, returned as a copy) from ``scorer``.
+
+    Rows are scored in shards of ``shard_size`` written atomically under ``shard_dir/<name>/``; a rerun reuses
+    finished shards (checking that they hold the same rows) so an interrupted scoring run resumes.
+    ``problems`` maps ``problem_id`` to the problem text.
+    """
+    import pandas as pd
+
+    from e2h.io import write_parquet
+
+    missing = sorted({str(q) for q in pool["problem_id"] if q not in problems})
+    if missing:
+        raise KeyError(f"score_pool: no problem text for problem_id(s) {missing[:5]} ({len(missing)} in all)")
+    folder = Path(shard_dir) / name
+    n_shards = (len(pool) + shard_size - 1) // shard_size
+    scores: list = []
+    for k in tqdm(range(n_shards), desc=f"score {name}", unit="shard"):
+        part = pool.iloc[k * shard_size:(k + 1) * shard_size]
+        keys = pd.DataFrame({"problem_id": part["problem_id"].to_numpy(), "sample_idx": part["sample_idx"].to_numpy()})
+        path = folder / f"shard_{k:05d}.parquet"
+        if path.is_file():
+            done = pd.read_parquet(path)
+            if done[["problem_id", "sample_idx"]].reset_index(drop=True).equals(keys):
+                scores += list(done["scores"])
+                continue
+            raise ValueError(f"{path}: holds other rows than shard {k} of this pool; delete {folder} to rescore")
+        got = scorer.score([problems[q] for q in part["problem_id"]], list(part["text"]), batch_size=batch_size)
+        write_parquet(path, keys.assign(scores=got))
+        scores += got
+    out = pool.copy()
+    out[f"scores_{name}"] = [list(map(float, s)) for s in scores]
+    return out

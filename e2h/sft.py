@@ -1,0 +1,119 @@
+"""Stage 01: supervised fine-tuning of the policy on easy solutions, loss on solution tokens only.
+
+Data sources (``sft.source``):
+- ``math``: MATH reference solutions of the run's training split, cut into sentence-level steps;
+- ``prm800k``: PRM800K's chosen paths (the paper's setting): the steps rated > 0; a path whose every step is
+  rated > 0 is a whole solution (EOS included), a shorter good prefix is trained without the EOS so the policy
+  never learns to stop after it;
+- ``metamath``: MetaMathQA responses of easy MATH problems (and GSM8K);
+- ``auto``: the embedded task's own solutions when ``data.source`` is ``embedded``, else ``math``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from e2h.format import STEP_SEP, format_prompt, format_solution, math_solution_to_steps
+from e2h.spans import encode
+from e2h.train import IGNORE
+
+
+def resolve_source(p) -> str:
+    if p.sft.source != "auto":
+        return p.sft.source
+    return "embedded" if p.data.source == "embedded" else "math"
+
+
+def sft_records(p) -> list[dict]:
+    """Training solutions as ``{"problem", "solution", "eos"}`` (solution = text after the prompt)."""
+    from e2h.data.splits import load_split
+
+    source, levels = resolve_source(p), set(p.sft.levels)
+    if source in ("embedded", "math"):
+        out = []
+        for r in load_split(p.run_dir, "train"):
+            if r.get("level") not in levels:
+                continue
+            if source == "embedded":
+                out.append({"problem": r["problem"], "solution": r["solution"], "eos": True})
+                continue
+            steps, answer = math_solution_to_steps(r["solution"])
+            if steps and answer is not None:
+                out.append({"problem": r["problem"], "solution": format_solution(steps, answer), "eos": True})
+        return out
+    if not p.sft.source_files:
+        raise ValueError(f"sft.source {source!r} needs sft.source_files (the downloaded data files)")
+    data_dir = _data_dir(p)
+    if source == "prm800k":
+        from e2h.data.prm800k import load_prm800k_train
+
+        out = []
+        for r in load_prm800k_train(p.sft.source_files, data_dir, levels=sorted(levels)):
+            good = r["sft_steps"]
+            if not good:
+                continue
+            whole = len(good) == len(r["steps"])
+            out.append({"problem": r["problem"], "solution": STEP_SEP.join(good) + ("" if whole else STEP_SEP),
+                        "eos": whole})
+        return out
+    if source == "metamath":
+        from e2h.data.metamath import load_metamath_easy
+
+        return [{"problem": r["problem"], "solution": format_solution(r["steps"], r["answer"]), "eos": True}
+                for f in p.sft.source_files for r in load_metamath_easy(f, data_dir, levels=sorted(levels))]
+    raise ValueError(f"sft.source {source!r}: expected auto, math, prm800k or metamath")
+
+
+def _data_dir(p) -> str:
+    import os
+
+    d = p.data.data_dir or os.environ.get("E2H_DATA_DIR")
+    if not d:
+        raise ValueError("data.data_dir (or $E2H_DATA_DIR) is needed to filter the training data against MATH")
+    return d
+
+
+def sft_example(tokenizer, record: dict, max_length: int | None = None) -> dict:
+    """Token ids and next-token targets: the solution's tokens (and EOS) are targets, the prompt's are not."""
+    enc = encode(tokenizer, format_prompt(record["problem"]), record["solution"], eos=record.get("eos", True),
+                 max_length=max_length)
+    return {"input_ids": enc.input_ids,
+            "labels": [t if m else IGNORE for t, m in zip(enc.input_ids, enc.solution_mask)]}
+
+
+def base_model_path(p, texts: list[str] | None = None) -> str:
+    """``model.base``, or for ``tiny`` the run's tiny Llama, built at ``<run_dir>/base`` from ``texts`` if absent."""
+    if p.model.base != "tiny":
+        return p.model.base
+    path = Path(p.run_dir) / "base"
+    if not (path / "config.json").is_file():
+        if not texts:
+            raise FileNotFoundError(f"{path}: no tiny base model yet; stage 01 builds it from the training text")
+        from e2h.models import make_tiny_model
+
+        m = p.model
+        make_tiny_model(path, texts, hidden_size=m.tiny_hidden_size, num_layers=m.tiny_layers,
+                        num_heads=m.tiny_heads, vocab_size=m.tiny_vocab_size, seed=p.seed,
+                        max_position_embeddings=m.tiny_max_positions)
+    return str(path)
+
+
+def train_sft(p, *, out_dir: str | Path | None = None, accelerator=None) -> Path:
+    """Train the policy from ``model.base`` on ``sft_records(p)``; writes ``<run_dir>/sft`` (HF folder with
+    ``losses.json`` and ``loss_curve.png``) and returns its path."""
+    from e2h.models import load_model
+    from e2h.train import train
+
+    records = sft_records(p)
+    if not records:
+        raise ValueError(f"no SFT data: source {resolve_source(p)!r} at levels {p.sft.levels} gave no solutions")
+    base = base_model_path(p, [format_prompt(r["problem"]) + r["solution"] for r in records])
+    # Loaded on the CPU: accelerate moves (or, under FSDP, shards) it onto the devices.
+    model, tok = load_model(base, dtype=p.sft.dtype, device="cpu")
+    examples = [sft_example(tok, r, p.sft.max_length) for r in records]
+    out = Path(out_dir or Path(p.run_dir) / "sft")
+    train(model, tok, examples, p.sft, out, kind="lm", desc="SFT", accelerator=accelerator,
+          extra_json={"e2h_train.json": {"stage": "sft", "source": resolve_source(p), "base": base,
+                                         "examples": len(examples), "params_digest": p.digest()}})
+    return out
+

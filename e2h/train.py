@@ -1,0 +1,197 @@
+"""One plain PyTorch training loop for the policy (next-token loss) and the reward models (per-token BCE), run under
+``accelerate`` so the same code trains on a CPU, one GPU, or several GPUs with DDP / FSDP.
+
+Why not ``Trainer``: the reward loss is a masked BCE on a scalar head, the paper normalises by the tokens of the
+whole effective batch, and the multi-process run must reproduce the single-process one. Owning the loop (80 lines)
+makes all three explicit:
+
+- the effective batch (``batch_size``, 128 in the paper) is a fixed, seeded set of examples per optimizer step, dealt
+  round-robin to the processes and cut into micro-batches; every process runs the same number of micro-batches
+  (padding with zero-weight ones), so collective calls line up;
+- each micro-batch's summed loss is divided by the number of labelled tokens in the whole effective batch (all
+  micro-batches, all processes) and multiplied by the world size, because DDP/FSDP average gradients over processes.
+  Hence 1 process × 4 micro-batches and 2 processes × 2 give the same update up to float rounding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+import shutil
+import time
+from pathlib import Path
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+IGNORE = -100
+
+
+def _pad(rows: list[list], value) -> list[list]:
+    width = max(len(r) for r in rows)
+    return [r + [value] * (width - len(r)) for r in rows]
+
+
+def collate(examples: list[dict], pad_id: int, label_dtype=torch.long) -> dict:
+    """Right-pad ``input_ids`` (with ``pad_id``) and ``labels`` (with -100) into tensors."""
+    ids = [e["input_ids"] for e in examples]
+    return {"input_ids": torch.tensor(_pad(ids, pad_id)),
+            "attention_mask": torch.tensor(_pad([[1] * len(i) for i in ids], 0)),
+            "labels": torch.tensor(_pad([e["labels"] for e in examples], IGNORE), dtype=label_dtype)}
+
+
+def loss_sum(model, batch: dict, kind: Literal["lm", "reward"]) -> tuple[torch.Tensor, int]:
+    """Summed loss over labelled tokens of a batch, and how many tokens that is."""
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    labels = batch["labels"]
+    if kind == "lm":  # token t predicts token t+1
+        logits, target = out.logits[:, :-1].float(), labels[:, 1:]
+        mask = target != IGNORE
+        loss = F.cross_entropy(logits[mask], target[mask], reduction="sum")
+    else:  # the scalar head at token t is trained towards that token's label
+        logits, mask = out.logits[..., 0].float(), labels != IGNORE
+        loss = F.binary_cross_entropy_with_logits(logits[mask], labels[mask].float(), reduction="sum")
+    return loss, int(mask.sum())
+
+
+def label_count(example: dict, kind: str) -> int:
+    labels = example["labels"][1:] if kind == "lm" else example["labels"]
+    return sum(1 for x in labels if x != IGNORE)
+
+
+def step_plan(n: int, batch_size: int, epochs: int, seed: int, max_steps: int | None) -> list[list[int]]:
+    """Example indices of every optimizer step: a seeded shuffle per epoch cut into effective batches."""
+    steps = []
+    for epoch in range(epochs):
+        order = list(range(n))
+        random.Random(f"{seed}/{epoch}").shuffle(order)
+        steps += [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    return steps[:max_steps] if max_steps else steps
+
+
+def micro_batches(indices: list[int], rank: int, world: int, micro: int) -> list[tuple[list[int], float]]:
+    """This process's share of one effective batch as (indices, weight) micro-batches; weight 0 marks padding so
+    every process runs ``ceil(ceil(len/world)/micro)`` of them."""
+    mine = indices[rank::world]
+    n_micro = max(1, math.ceil(math.ceil(len(indices) / world) / micro))
+    out = [(mine[i * micro:(i + 1) * micro], 1.0) for i in range(n_micro)]
+    return [(m, w) if m else ([indices[0]], 0.0) for m, w in out]
+
+
+def prepare_model(model, cfg) -> object:
+    """Freeze embeddings and norms, add LoRA, turn on gradient checkpointing, as ``cfg`` asks."""
+    if cfg.freeze_embeddings_and_norms:
+        for name, param in model.named_parameters():
+            if "embed_tokens" in name or "norm" in name:
+                param.requires_grad_(False)
+    if cfg.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.config.use_cache = False
+    if cfg.lora_r > 0:
+        from peft import LoraConfig, get_peft_model
+
+        head = ["score"] if hasattr(model, "score") else None  # a reward head is trained in full
+        model = get_peft_model(model, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
+                                                 lora_dropout=cfg.lora_dropout, target_modules="all-linear",
+                                                 modules_to_save=head))
+    return model
+
+
+def train(model, tokenizer, examples: list[dict], cfg, out_dir: str | Path, *, kind: Literal["lm", "reward"],
+          desc: str = "train", accelerator=None, extra_json: dict[str, dict] | None = None) -> dict:
+    """Train ``model`` on ``examples`` (dicts of ``input_ids`` and ``labels``) and save it to ``out_dir``.
+
+    ``cfg`` is a ``TrainParams`` (lr, epochs, batch_size, micro_batch_size, schedule, seed, ...). The folder gets
+    the model and tokenizer in HF format, ``losses.json``, ``loss_curve.png`` and ``extra_json`` (file name ->
+    object); it appears only when complete.
+    Returns the training record (losses per step, tokens/s).
+    """
+    from accelerate import Accelerator
+    from transformers import get_scheduler
+
+    if not examples:
+        raise ValueError(f"{desc}: no training examples")
+    acc = accelerator or Accelerator(mixed_precision=_mixed_precision(cfg))
+    torch.manual_seed(cfg.seed)
+    model = prepare_model(model, cfg)
+    # The model is wrapped (DDP / FSDP) before the optimizer sees its parameters: FSDP replaces them.
+    model = acc.prepare(model)
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optim = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=acc.device.type == "cuda")
+    plan = step_plan(len(examples), cfg.batch_size, cfg.epochs, cfg.seed, cfg.max_steps)
+    sched = get_scheduler(cfg.lr_schedule, optim, num_warmup_steps=int(cfg.warmup_ratio * len(plan)),
+                          num_training_steps=len(plan))
+    optim = acc.prepare(optim)
+    label_dtype = torch.long if kind == "lm" else torch.float
+    record = {"step": [], "loss": [], "lr": [], "examples": len(examples), "world_size": acc.num_processes}
+    tokens, t0 = 0, time.perf_counter()
+    bar = tqdm(plan, desc=desc, disable=not acc.is_local_main_process, unit="step")
+    for step, indices in enumerate(bar):
+        chunks = micro_batches(indices, acc.process_index, acc.num_processes, cfg.micro_batch_size)
+        local = sum(label_count(examples[i], kind) for m, w in chunks if w for i in m)
+        total = int(acc.reduce(torch.tensor(local, device=acc.device), reduction="sum"))
+        step_loss = torch.zeros((), device=acc.device)
+        for j, (idx, weight) in enumerate(chunks):
+            batch = {k: v.to(acc.device) for k, v in
+                     collate([examples[i] for i in idx], tokenizer.pad_token_id, label_dtype).items()}
+            sync = contextlib.nullcontext() if j == len(chunks) - 1 else acc.no_sync(model)
+            with sync:
+                loss, _ = loss_sum(model, batch, kind)
+                acc.backward(loss * weight * acc.num_processes / max(total, 1))
+            step_loss += loss.detach() * weight
+            tokens += int(batch["attention_mask"].sum()) if weight else 0
+        if cfg.max_grad_norm:
+            acc.clip_grad_norm_(params, cfg.max_grad_norm)
+        optim.step()
+        sched.step()
+        optim.zero_grad(set_to_none=True)
+        mean_loss = float(acc.reduce(step_loss, reduction="sum")) / max(total, 1)
+        record["step"].append(step + 1)
+        record["loss"].append(mean_loss)
+        record["lr"].append(sched.get_last_lr()[0])
+        bar.set_postfix(loss=f"{mean_loss:.4f}")
+    record["seconds"] = time.perf_counter() - t0
+    record["tokens_per_s"] = float(acc.reduce(torch.tensor(tokens, device=acc.device), reduction="sum")) / max(
+        record["seconds"], 1e-9)
+    save_model(acc, model, tokenizer, out_dir, record, desc, extra_json or {})
+    return record
+
+
+def _mixed_precision(cfg) -> str:
+    if cfg.mixed_precision == "auto":
+        return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
+    return cfg.mixed_precision
+
+
+def save_model(acc, model, tokenizer, out_dir: str | Path, record: dict, desc: str,
+               extra_json: dict[str, dict]) -> Path:
+    """Gather the full weights (FSDP shards them), merge LoRA, and write an HF folder atomically (main process)."""
+    from e2h.io import write_json
+    from e2h.losscurve import save_loss_curve
+
+    out = Path(out_dir)
+    partial = out.with_name(f".{out.name}.partial")
+    acc.wait_for_everyone()
+    state = acc.get_state_dict(model)
+    unwrapped = acc.unwrap_model(model)
+    if acc.is_main_process:
+        shutil.rmtree(partial, ignore_errors=True)
+        if hasattr(unwrapped, "merge_and_unload"):  # LoRA: write plain weights so any loader reads them
+            unwrapped = unwrapped.merge_and_unload()
+            state = None
+        unwrapped.config.use_cache = True
+        unwrapped.save_pretrained(partial, state_dict=state, safe_serialization=True)
+        tokenizer.save_pretrained(partial)
+        write_json(partial / "losses.json", record)
+        save_loss_curve(record, partial / "loss_curve.png", title=desc)
+        for name, obj in extra_json.items():
+            write_json(partial / name, obj)
+        if out.exists():
+            shutil.rmtree(out)
+        partial.rename(out)
+    acc.wait_for_everyone()
+    return out
