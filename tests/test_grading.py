@@ -1,0 +1,121 @@
+"""e2h.grading: the verdict table, answer extraction, normalization as a voting key, grade_many and the cache."""
+
+from pathlib import Path
+
+import pytest
+
+from e2h.grading import (clear_cache, extract_answer, grade, grade_many, grading_stats, normalize_answer,
+                         reset_grading_stats)
+
+CASES_FILE = Path(__file__).with_name("grading_cases.tsv")
+
+
+def _load_cases():
+    cases = []
+    for lineno, line in enumerate(CASES_FILE.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        assert len(fields) == 4, f"{CASES_FILE.name}:{lineno}: expected gold, pred, verdict, reason; got {fields}"
+        gold, pred, expected, reason = fields
+        assert expected in ("True", "False"), f"{CASES_FILE.name}:{lineno}: verdict must be True/False"
+        cases.append(pytest.param(gold, pred, expected == "True", id=f"{lineno}-{reason}-{expected}"))
+    return cases
+
+
+CASES = _load_cases()
+
+
+def test_table_is_big_and_two_sided():
+    verdicts = [c.values[2] for c in CASES]
+    assert len(CASES) >= 150
+    assert verdicts.count(False) >= 40 and verdicts.count(True) >= 40
+
+
+@pytest.mark.parametrize("gold, pred, expected", CASES)
+def test_verdict_table(gold, pred, expected):
+    assert grade(pred, gold) is expected
+
+
+@pytest.mark.parametrize("gold, pred, expected", CASES)
+def test_normalization_is_idempotent_and_a_voting_key(gold, pred, expected):
+    for ans in (gold, pred):
+        once = normalize_answer(ans)
+        assert normalize_answer(once) == once
+        # The normalized form is itself a valid spelling of the answer.
+        assert grade(once, ans) or not once
+    if normalize_answer(gold) == normalize_answer(pred):
+        assert expected, "answers that share a voting key must be graded equal"
+
+
+def test_table_through_grade_many_matches_grade():
+    golds = [c.values[0] for c in CASES]
+    preds = [c.values[1] for c in CASES]
+    clear_cache()
+    many = grade_many(preds, golds, workers=2, progress=False)
+    assert many == [c.values[2] for c in CASES]
+
+
+def test_missing_or_empty_predictions_are_wrong():
+    assert grade(None, "5") is False
+    assert grade("", "5") is False
+    assert grade("   ", "5") is False
+    assert grade("$ $", "5") is False
+    assert grade("5", "") is False
+    assert grade_many([None, "", "5"], ["5", "5", "5"], progress=False) == [False, False, True]
+
+
+def test_bad_types_and_arguments_raise_clear_errors():
+    with pytest.raises(TypeError, match="gold answer must be a str"):
+        grade("5", None)
+    with pytest.raises(TypeError, match="predicted answer must be a str or None"):
+        grade(5, "5")
+    with pytest.raises(ValueError, match="2 predictions but 1 gold"):
+        grade_many(["1", "2"], ["1"], progress=False)
+    with pytest.raises(ValueError, match="timeout"):
+        grade("1", "1", timeout=-1)
+
+
+def test_grade_many_caches_by_normalized_pair():
+    clear_cache()
+    reset_grading_stats()
+    golds = ["\\frac{\\sqrt{3}}{3}"] * 300 + ["7"] * 300
+    preds = ["\\frac{1}{\\sqrt{3}}", "\\dfrac{1}{\\sqrt3}", "$\\frac{1}{\\sqrt{3}}$"] * 100 + ["7", "7.0", "8"] * 100
+    verdicts = grade_many(preds, golds, progress=False)
+    assert verdicts == [True] * 300 + [True, True, False] * 100
+    stats = grading_stats()
+    assert stats["symbolic_calls"] == 1  # three spellings, one normalized pair, one sympy call
+    assert stats["cache_hits"] == 600 - 3
+    again = grade_many(preds, golds, progress=False)
+    assert again == verdicts and grading_stats()["symbolic_calls"] == 1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# extract_answer
+
+@pytest.mark.parametrize("text, expected", [
+    ("# Question\n\nq\n\n# Solution\n\nStep 1.\n\nStep 2.\n\n# Answer\n\n\\frac{1}{2}", "\\frac{1}{2}"),
+    ("Step.\n\n# Answer\n\n42</s>", "42"),
+    ("Step.\n\n# Answer\n\n42<|endoftext|>garbage", "42"),
+    ("Step.\n\n# Answer\n\n 7 \n\n# Question\n\nmore text", "7"),
+    ("# Answer\n\n1\n\nretry\n\n# Answer\n\n2", "2"),  # the LAST answer section counts
+    ("Step.\n\n# Answer\n\n\\boxed{3}", "3"),
+    ("Step.\n\n# Answer\n\n(1, 2)", "(1, 2)"),
+    ("so the answer is $\\boxed{\\frac{1}{\\sqrt{2}}}$.", "\\frac{1}{\\sqrt{2}}"),
+    ("first $\\boxed{1}$ then $\\boxed{\\{1, \\{2\\}\\}}$", "\\{1, \\{2\\}\\}"),  # nested braces, last box
+    ("$\\boxed{\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}}$", "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}"),
+    ("Step.\n\n# Answer\n\n", None),  # truncated answer section and no box
+    ("Step with \\boxed{5}.\n\n# Answer\n\n</s>", "5"),  # empty answer section: fall back to the box
+    ("no answer here", None),
+    ("unclosed \\boxed{12", None),
+    ("", None),
+    (None, None),
+])
+def test_extract_answer(text, expected):
+    assert extract_answer(text) == expected
+
+
+def test_extracted_answers_grade_against_gold():
+    solution = "We compute.\n\n$x = \\dfrac{3}{4}$.\n\n# Answer\n\n\\dfrac34</s>"
+    assert grade(extract_answer(solution), "\\frac{3}{4}")
+    assert not grade(extract_answer("Step.\n\n# Answer\n\n"), "0")
