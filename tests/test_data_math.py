@@ -161,6 +161,7 @@ def test_build_splits_writes_and_reads_back(tmp_path, data_dir):
     p = _params(tmp_path, data_dir, max_train=40, max_test=20, val_size=10, seed=3)
     summary = build_splits(p)
     assert summary["counts"] == {"train": 40, "val": 10, "test": 20}
+    assert sum(summary["levels"]["test"].values()) == 20 and set(summary["levels"]["val"]) <= set("12345?")
     for name in ("train", "val", "test"):
         assert (p.run_dir / "data" / f"{name}.jsonl").is_file()
     train = load_split(p.run_dir, "train")

@@ -18,7 +18,7 @@ import warnings
 from pathlib import Path
 from typing import Iterable, Optional, TypedDict
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from e2h.data._json import DataFormatError, iter_json_records, require
 from e2h.latex import last_boxed

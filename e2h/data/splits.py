@@ -121,9 +121,9 @@ def _cap(records: list, n: int | None, seed: int) -> list:
 
 
 def level_counts(records: Iterable[dict]) -> dict:
-    """Level -> count, with "Level ?" as the key "?"."""
-    c = Counter("?" if r.get("level") is None else r["level"] for r in records)
-    return {k: c[k] for k in sorted(c, key=str)}
+    """Level -> count, keyed "1".."5" and "?" for "Level ?" (string keys survive a JSON round trip)."""
+    c = Counter("?" if r.get("level") is None else str(r["level"]) for r in records)
+    return {k: c[k] for k in sorted(c)}
 
 
 def summarize(splits: dict[str, list[dict]]) -> dict:
