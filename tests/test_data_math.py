@@ -180,3 +180,12 @@ def test_build_splits_embedded_is_not_there_yet(tmp_path, data_dir):
     p.data.source = "embedded"
     with pytest.raises(NotImplementedError, match="embedded"):
         build_splits(p)
+
+
+def test_data_layer_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, e2h.data, e2h.format; "
+            "bad = [m for m in ('torch', 'transformers') if m in sys.modules]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
