@@ -201,6 +201,9 @@ atexit.register(shutdown)
 
 def symbolic_equal(gold: str, pred: str, deadline: float) -> bool:
     """``symbolic.equivalent(gold, pred)`` run in a child, False when it cannot finish by ``deadline``."""
+    if time.monotonic() >= deadline:  # out of time already: do not spend (and then kill) a healthy child
+        bump("timeouts")
+        return False
     pool = get_pool()
     child = pool.acquire(deadline)
     if child is None:

@@ -7,6 +7,7 @@ verdicts by (normalized gold, normalized pred).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Callable
 
 from e2h.grading.audit import bump
@@ -21,6 +22,7 @@ _COMMAND_RE = re.compile(r"\\[a-zA-Z]+")
 # six-digit exponents, factorials of four-digit numbers or of groups, thousand-digit literals.
 _HAZARD_RE = re.compile(r"\^\{[^{}]*\^|\^\{?\(?[-+]?\d{6}|\d{4,}!|[})]!|!!|\d{1000}")
 _MAX_SYMBOLIC_CHARS = 600
+_MAX_UNORDERED_LEFTOVERS = 64
 
 
 def grade_normalized(gold: str, pred: str, symbolic: Symbolic) -> bool:
@@ -53,10 +55,10 @@ def _equal(g, p, symbolic: Symbolic) -> bool:
 
 def _match_unordered(golds: list, preds: list, symbolic: Symbolic) -> bool:
     """Several answers in any order: every gold element pairs with a distinct equal pred element."""
-    for g in list(golds):  # identical elements first, so sympy only sees the leftovers
-        if g in preds:
-            golds.remove(g)
-            preds.remove(g)
+    common = Counter(golds) & Counter(preds)  # identical elements first, so sympy only sees the leftovers
+    golds, preds = list((Counter(golds) - common).elements()), list((Counter(preds) - common).elements())
+    if len(golds) > _MAX_UNORDERED_LEFTOVERS:  # pairing them is quadratic; no real answer lists that many
+        return False
     for g in golds:
         match = next((i for i, p in enumerate(preds) if _equal(g, p, symbolic)), None)
         if match is None:

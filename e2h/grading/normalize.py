@@ -175,8 +175,9 @@ def _fix_args(s: str, command: str, nargs: int) -> str:
                 continue
             if s[k] == "{":
                 end = _match_brace(s, k)
-                if end < 0:
-                    break
+                if end < 0:  # unbalanced from here on: leave the rest alone (rescanning it is quadratic)
+                    out.append(s[k:])
+                    return "".join(out)
                 out.append(s[k:end + 1])
                 k = end + 1
             elif s[k] == "\\":
@@ -215,10 +216,9 @@ def _clean(s: str) -> str:
     for pattern, repl in _RENAME:
         s = pattern.sub(repl, s)
     s = _DEGREES_RE.sub(" ", s)
-    s = _resolve_text(s)
+    s = re.sub(r"\s+", " ", _resolve_text(s)).strip()  # single spaces first: "\s*" on long runs is quadratic
     s = _TRAILING_UNIT_RE.sub("", s)
     s = _CONNECTIVE_RE.sub(",", s)
-    s = re.sub(r"\s+", " ", s).strip()
     s = _SPACE_KEEP_RE.sub("\\1\x00", s).replace(" ", "").replace("\x00", " ")
     s = _unwrap_outer(s, "{", "}")
     s = s.rstrip(".").rstrip("\\").strip()
@@ -248,6 +248,7 @@ _SLASH_FRAC_RE = re.compile(r"([-+]?)(\d+)/(\d+)")
 _TEX_FRAC_RE = re.compile(r"([-+]?)\\frac\{([-+]?)(\d+)\}\{([-+]?)(\d+)\}")
 _MIXED_RE = re.compile(r"([-+]?)(\d+)\\frac\{(\d+)\}\{(\d+)\}")
 _CHOICE_RE = re.compile(r"\(([a-zA-Z])\)")
+MAX_ANSWER_CHARS = 20_000
 _MAX_NUMBER_CHARS = 200  # longer digit strings stay as written: no value is worth a 4,300-digit int conversion
 
 
@@ -305,6 +306,8 @@ def normalize_answer(ans: str) -> str:
     """
     if not isinstance(ans, str):
         raise TypeError(f"normalize_answer expects a str, got {type(ans).__name__}")
+    if len(ans) > MAX_ANSWER_CHARS:  # no real answer is this long; keep its cost (and the caller's wait) bounded
+        return ans.strip()
     cleaned = _clean(ans)
     if not cleaned:
         return ""
