@@ -284,13 +284,21 @@ def _canonical_atom(s: str) -> str:
     return _lower_outside_commands(s.lstrip("+"))
 
 
-def _canonical(node):
+def _canonical(node, several: bool = True):
+    """Canonical leaves; where several answers may stand (top level, lists, sets), ``a \\pm b`` is two answers."""
     if isinstance(node, Atom):
+        if several and node.text.count("\\pm") == 1:
+            return Seq("list", "", "", tuple(Atom(_canonical_atom(node.text.replace("\\pm", sign)))
+                                             for sign in ("+", "-")))
         return Atom(_canonical_atom(node.text))
     if isinstance(node, Seq):
-        return Seq(node.kind, node.open, node.close, tuple(_canonical(x) for x in node.items))
+        several = node.kind in ("list", "set")
+        items = [_canonical(x, several) for x in node.items]
+        if several:
+            items = [y for x in items for y in (x.items if isinstance(x, Seq) and x.kind == "list" else (x,))]
+        return Seq(node.kind, node.open, node.close, tuple(items))
     if isinstance(node, Matrix):
-        return Matrix(tuple(tuple(_canonical(x) for x in row) for row in node.rows))
+        return Matrix(tuple(tuple(_canonical(x, False) for x in row) for row in node.rows))
     raise TypeError(node)
 
 
