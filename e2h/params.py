@@ -47,6 +47,10 @@ class DataParams:
     # Cap problems per split for tiny runs; null keeps all.
     max_train: Optional[int] = None
     max_test: Optional[int] = None
+    # The embedded task (e2h.tasks): problems per level 1..5 in each split, generated from data.seed.
+    task_train: list[int] = field(default_factory=lambda: [2000, 2000, 2000, 2000, 2000])
+    task_val: list[int] = field(default_factory=lambda: [50, 50, 50, 50, 50])
+    task_test: list[int] = field(default_factory=lambda: [60, 60, 60, 200, 200])
 
 
 @dataclass

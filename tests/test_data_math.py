@@ -175,10 +175,19 @@ def test_build_splits_writes_and_reads_back(tmp_path, data_dir):
         load_split(p.run_dir, "dev")
 
 
-def test_build_splits_embedded_is_not_there_yet(tmp_path, data_dir):
-    p = _params(tmp_path, data_dir)
-    p.data.source = "embedded"
-    with pytest.raises(NotImplementedError, match="embedded"):
+def test_build_splits_embedded(tmp_path):
+    from e2h.params import load_params
+
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "e.yaml").write_text(
+        "data: {source: embedded, task_train: [5, 5, 5, 0, 0], task_val: [2, 2, 2, 2, 2], task_test: [1, 1, 1, 3, 3]}\n")
+    p = load_params(tmp_path / "params" / "e.yaml")
+    summary = build_splits(p)
+    assert summary["counts"] == {"train": 15, "val": 10, "test": 9}
+    assert summary["levels"]["train"] == {"1": 5, "2": 5, "3": 5}
+    assert load_split(p.run_dir, "test")[0]["problem"].startswith("Compute ")
+    p.data.task_test = [1, 1]
+    with pytest.raises(ValueError, match=r"data.task_test: expected 5 counts"):
         build_splits(p)
 
 

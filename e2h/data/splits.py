@@ -112,6 +112,19 @@ def math_splits(data_dir: str | os.PathLike, seed: int = 0, val_size: int = 500)
     return {"train": train, "val": val, "test": test}
 
 
+def embedded_splits(train: list[int], val: list[int], test: list[int], seed: int) -> dict[str, list[dict]]:
+    """The embedded task's splits; each list gives the problems per level 1..5 (disjoint by construction)."""
+    from e2h import tasks
+
+    splits = {}
+    for name, counts in (("train", train), ("val", val), ("test", test)):
+        if len(counts) != len(tasks.LEVELS) or min(counts) < 0:
+            raise ValueError(f"data.task_{name}: expected {len(tasks.LEVELS)} counts >= 0 (levels 1-5), got {counts}")
+        splits[name] = tasks.generate(dict(zip(tasks.LEVELS, counts)), split=name, seed=seed)
+    assert_no_test_leak(splits["train"] + splits["val"], splits["test"], "train and validation splits")
+    return splits
+
+
 def _cap(records: list, n: int | None, seed: int) -> list:
     """At most ``n`` records, a seeded sample kept in the original order (None keeps all)."""
     if n is None or n >= len(records):
@@ -141,11 +154,11 @@ def build_splits(params) -> dict:
     """
     d = params.data
     if d.source == "embedded":
-        raise NotImplementedError("data.source 'embedded' is not implemented yet (a later issue); "
-                                  "use data.source: math with data.data_dir pointing at the MATH files")
-    if d.source != "math":
+        splits = embedded_splits(d.task_train, d.task_val, d.task_test, seed=d.seed)
+    elif d.source == "math":
+        splits = math_splits(d.data_dir, seed=d.seed, val_size=d.val_size)
+    else:
         raise ValueError(f"data.source {d.source!r}: expected 'math' or 'embedded'")
-    splits = math_splits(d.data_dir, seed=d.seed, val_size=d.val_size)
     splits["train"] = _cap(splits["train"], d.max_train, d.seed)
     splits["test"] = _cap(splits["test"], d.max_test, d.seed)
     assert_no_test_leak(splits["train"] + splits["val"], splits["test"], "train and validation splits")
