@@ -132,8 +132,9 @@ def init_path(p) -> str:
 def train_reward(p, kind: str, *, out_dir: str | Path | None = None, accelerator=None) -> Path:
     """Train one reward model (``prm``, ``orm`` or ``oprm``) and write it to ``<run_dir>/rm/<kind>``."""
     from e2h.models import load_model
-    from e2h.train import train
+    from e2h.train import make_accelerator, train
 
+    acc = accelerator or make_accelerator(p.reward)
     records, info = reward_data(p, kind)
     if not records:
         raise ValueError(f"{kind}: no training data ({info})")
@@ -143,7 +144,7 @@ def train_reward(p, kind: str, *, out_dir: str | Path | None = None, accelerator
     out = Path(out_dir or Path(p.run_dir) / "rm" / kind)
     meta = {"kind": kind, "label_layout": p.reward.label_layout, "init_from": init, "examples": len(examples),
             "params_digest": p.digest(), **info}
-    train(model, tok, examples, p.reward, out, kind="reward", desc=kind.upper(), accelerator=accelerator,
+    train(model, tok, examples, p.reward, out, kind="reward", desc=kind.upper(), accelerator=acc,
           extra_json={META: meta})
     return out
 

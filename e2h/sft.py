@@ -102,17 +102,19 @@ def train_sft(p, *, out_dir: str | Path | None = None, accelerator=None) -> Path
     """Train the policy from ``model.base`` on ``sft_records(p)``; writes ``<run_dir>/sft`` (HF folder with
     ``losses.json`` and ``loss_curve.png``) and returns its path."""
     from e2h.models import load_model
-    from e2h.train import train
+    from e2h.train import make_accelerator, train
 
+    acc = accelerator or make_accelerator(p.sft)
     records = sft_records(p)
     if not records:
         raise ValueError(f"no SFT data: source {resolve_source(p)!r} at levels {p.sft.levels} gave no solutions")
-    base = base_model_path(p, [format_prompt(r["problem"]) + r["solution"] for r in records])
+    with acc.main_process_first():  # one process builds a tiny base model, the others then read it
+        base = base_model_path(p, [format_prompt(r["problem"]) + r["solution"] for r in records])
     # Loaded on the CPU: accelerate moves (or, under FSDP, shards) it onto the devices.
     model, tok = load_model(base, dtype=p.sft.dtype, device="cpu")
     examples = [sft_example(tok, r, p.sft.max_length) for r in records]
     out = Path(out_dir or Path(p.run_dir) / "sft")
-    train(model, tok, examples, p.sft, out, kind="lm", desc="SFT", accelerator=accelerator,
+    train(model, tok, examples, p.sft, out, kind="lm", desc="SFT", accelerator=acc,
           extra_json={"e2h_train.json": {"stage": "sft", "source": resolve_source(p), "base": base,
                                          "examples": len(examples), "params_digest": p.digest()}})
     return out

@@ -89,8 +89,10 @@ def prepare_model(model, cfg) -> object:
                 param.requires_grad_(False)
     if cfg.gradient_checkpointing:
         # Renamed in transformers 5.2x; older 5.x (the GPU image's 5.17) only has the first name.
-        enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
-        enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if hasattr(model, "activation_checkpointing_enable"):
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.config.use_cache = False
     if cfg.lora_r > 0:
         from peft import LoraConfig, get_peft_model
@@ -111,12 +113,12 @@ def train(model, tokenizer, examples: list[dict], cfg, out_dir: str | Path, *, k
     object); it appears only when complete.
     Returns the training record (losses per step, tokens/s).
     """
-    from accelerate import Accelerator
+    from accelerate.utils import DistributedType
     from transformers import get_scheduler
 
     if not examples:
         raise ValueError(f"{desc}: no training examples")
-    acc = accelerator or Accelerator(mixed_precision=_mixed_precision(cfg))
+    acc = accelerator or make_accelerator(cfg)
     torch.manual_seed(cfg.seed)
     model = prepare_model(model, cfg)
     # The model is wrapped (DDP / FSDP) before the optimizer sees its parameters: FSDP replaces them.
@@ -140,14 +142,17 @@ def train(model, tokenizer, examples: list[dict], cfg, out_dir: str | Path, *, k
         for j, (idx, weight) in enumerate(chunks):
             batch = {k: v.to(acc.device) for k, v in
                      collate([examples[i] for i in idx], tokenizer.pad_token_id, label_dtype).items()}
-            sync = contextlib.nullcontext() if j == len(chunks) - 1 else acc.no_sync(model)
+            # DDP: all-reduce only after the last micro-batch. FSDP: no no_sync, which would hold full unsharded
+            # gradients; its reduce-scatter per micro-batch sums to the same result.
+            ddp = acc.distributed_type in (DistributedType.MULTI_GPU, DistributedType.MULTI_CPU)
+            sync = acc.no_sync(model) if ddp and j < len(chunks) - 1 else contextlib.nullcontext()
             with sync:
                 loss, _ = loss_sum(model, batch, kind)
                 acc.backward(loss * weight * acc.num_processes / max(total, 1))
             step_loss += loss.detach() * weight
             tokens += int(batch["attention_mask"].sum()) if weight else 0
         if cfg.max_grad_norm:
-            acc.clip_grad_norm_(params, cfg.max_grad_norm)
+            acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)  # all of them: FSDP needs its own
         optim.step()
         sched.step()
         optim.zero_grad(set_to_none=True)
@@ -163,10 +168,15 @@ def train(model, tokenizer, examples: list[dict], cfg, out_dir: str | Path, *, k
     return record
 
 
-def _mixed_precision(cfg) -> str:
-    if cfg.mixed_precision == "auto":
-        return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
-    return cfg.mixed_precision
+def make_accelerator(cfg):
+    """The ``Accelerator`` of a training run; create it before loading the model so that FSDP's RAM-efficient
+    loading (weights read on rank 0 only) applies."""
+    from accelerate import Accelerator
+
+    mp = cfg.mixed_precision
+    if mp == "auto":
+        mp = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
+    return Accelerator(mixed_precision=mp)
 
 
 def save_model(acc, model, tokenizer, out_dir: str | Path, record: dict, desc: str,
