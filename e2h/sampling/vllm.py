@@ -65,3 +65,9 @@ class VLLMSampler:
         if on_batch is not None:
             on_batch(sum(len(s) for s in out), sum(x.num_tokens for s in out for x in s))
         return out
+
+    def close(self) -> None:
+        """Stop vLLM's engine process now (otherwise it is stopped at interpreter exit)."""
+        core = getattr(getattr(self.llm, "llm_engine", None), "engine_core", None)
+        if core is not None:
+            core.shutdown()
