@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from e2h.grading import bounded, grade, grading_stats
+from e2h.grading import bounded, clear_cache, grade, grading_stats
 
 TIMEOUT = 2.0
 SLACK = 3.0
@@ -80,9 +80,10 @@ def test_adversarial_inputs_from_many_threads():
 
     def timed(pair):
         start = time.monotonic()
-        verdict = grade(pair[0], pair[1] + " ", timeout=TIMEOUT)  # " ": fresh cache keys are not needed, a
-        return verdict, time.monotonic() - start                 # different raw string still normalizes alike
+        verdict = grade(pair[0], pair[1], timeout=TIMEOUT)
+        return verdict, time.monotonic() - start
 
+    clear_cache()  # the single-thread test above cached these verdicts; decide them again, concurrently
     with ThreadPoolExecutor(max_workers=8) as executor:
         results = list(executor.map(timed, pairs))
     assert all(isinstance(v, bool) for v, _ in results)
@@ -119,3 +120,37 @@ def test_grade_works_inside_daemonic_pool_workers():
     with ctx.Pool(2) as workers:
         verdicts = workers.map(_grade_in_worker, [("\\sqrt{8}", "2\\sqrt{2}"), ("9^{9^{9^9}}", "1"), ("3", "3.0")])
     assert verdicts == [True, False, True]
+
+
+KERNEL_CODE = r"""
+import time
+from concurrent.futures import ThreadPoolExecutor
+from e2h.grading import clear_cache, grade
+pairs = [("9^{9^{9}}", "x"), ("x+1", "1+x"), ("\\left(" * 400, "x"), ("\\sqrt{8}", "2\\sqrt{2}")]
+
+def timed(pair):
+    start = time.monotonic()
+    return grade(pair[0], pair[1], timeout=2.0), time.monotonic() - start
+
+direct = [timed(p) for p in pairs]
+clear_cache()
+with ThreadPoolExecutor(4) as ex:
+    threaded = list(ex.map(timed, pairs))
+print("RESULT", [v for v, _ in direct], [v for v, _ in threaded], max(t for _, t in direct + threaded))
+"""
+
+
+def test_grade_works_inside_a_jupyter_kernel():
+    """A kernel runs user code in its main thread under an event loop; grading must work there and in its threads."""
+    jupyter_client = pytest.importorskip("jupyter_client")
+    outputs = []
+    km, kc = jupyter_client.manager.start_new_kernel(kernel_name="e2h")
+    try:
+        reply = kc.execute_interactive(KERNEL_CODE, timeout=120, output_hook=outputs.append)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    text = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+    assert "RESULT [False, True, False, True] [False, True, False, True]" in text, text
+    assert float(text.split()[-1]) < TIMEOUT + SLACK, text
