@@ -38,7 +38,8 @@ See ``docs/grading.md`` for the design and for how the verdicts differ from math
 from e2h.grading.audit import grading_stats, reset_grading_stats
 from e2h.grading.bounded import shutdown
 from e2h.grading.core import clear_cache, grade, grade_many
-from e2h.grading.normalize import extract_answer, normalize_answer
+from e2h.grading.extract import extract_answer
+from e2h.grading.normalize import normalize_answer
 
 __all__ = ["extract_answer", "normalize_answer", "grade", "grade_many", "grading_stats", "reset_grading_stats",
            "clear_cache", "shutdown"]

@@ -1,4 +1,4 @@
-"""Answer extraction and the string normalization that turns an answer into a canonical voting key.
+"""The string normalization that turns an answer into its canonical spelling (the pool's voting key).
 
 Everything here is plain string work (regexes and brace matching), linear in the input, with no sympy: it runs on
 every sample of a pool, so it must be fast and it must never hang on hostile input. The structure of an answer
@@ -14,39 +14,6 @@ from functools import lru_cache
 
 from e2h.grading.structure import Atom, Matrix, Seq, parse, render
 from e2h.latex import last_boxed
-
-# Markers a tokenizer may leave where the model stopped; the answer line ends there.
-_EOS_MARKERS = ("</s>", "<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<|end_of_text|>", "<eos>", "<|end|>")
-_ANSWER_HEADER = re.compile(r"#[ \t]*Answer[ \t]*\n")
-
-
-def extract_answer(text: str | None) -> str | None:
-    """The final answer of a solution, or None when it has none.
-
-    The paper's solutions end ``\\n\\n# Answer\\n\\n{answer}`` then EOS: the answer is the text after the LAST
-    ``# Answer`` header, cut at an EOS marker or a blank line (a model that keeps generating after its answer
-    does not get the extra text graded). Without a non-empty answer section, the content of the last
-    ``\\boxed{}`` is used (MATH's own solutions box their answers).
-    """
-    if not text:
-        return None
-    header = None
-    for header in _ANSWER_HEADER.finditer(text):
-        pass
-    if header is not None:
-        ans = text[header.end():]
-        for marker in _EOS_MARKERS:
-            ans = ans.split(marker, 1)[0]
-        ans = ans.strip().split("\n\n", 1)[0].strip()
-        if ans:
-            boxed = last_boxed(ans)
-            if boxed is not None and ans.startswith(("\\boxed{", "\\fbox{")) and ans.endswith("}") \
-                    and len(boxed) == len(ans) - len(ans[:ans.index("{") + 1]) - 1:
-                return boxed.strip() or None  # "# Answer\n\n\boxed{5}": the box is only decoration
-            return ans
-    boxed = last_boxed(text)
-    return boxed.strip() or None if boxed is not None else None
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # String-level cleanup: delimiters, spacing, \left/\right, \text{}, units, degrees, percent.
@@ -80,9 +47,10 @@ _UNIT_WORDS = ("units?", "square units?", "sq units?", "cubic units?", "degrees?
                "sq (?:ft|in|m|cm|mi|yd)", "cubic (?:feet|inch(?:es)?|meters?|centimeters?|yards?)")
 _UNIT_RE = "(?:" + "|".join(_UNIT_WORDS) + r")\.?(?:\^\{?[23]\}?)?"
 _UNIT_TEXT_RE = re.compile(r"^\s*" + _UNIT_RE + r"\s*$", re.IGNORECASE)
-# A bare unit word at the very end, after a number or a closing group (never inside a word: "Monday").
-_TRAILING_UNIT_RE = re.compile(r"(?<=[\d}).\s])\s*(?:" + "|".join(w for w in _UNIT_WORDS if len(w) > 2)
-                               + r")\.?(?:\^\{?[23]\}?)?\s*$", re.IGNORECASE)
+# A bare unit word at the very end, after a number or a closing group (never inside a word: "Monday"); one-letter
+# units and "in" are too ambiguous without \text{}.
+_BARE_UNITS = "|".join(w for w in _UNIT_WORDS if w not in ("m", "s", "g", "in"))
+_TRAILING_UNIT_RE = re.compile(r"(?<=[\d}).\s])\s*(?:" + _BARE_UNITS + r")\.?(?:\^\{?[23]\}?)?\s*$", re.IGNORECASE)
 _CONNECTIVE_RE = re.compile(r"\s+(?:or|and)\s+|,\s*(?:or|and)\s+", re.IGNORECASE)
 _THOUSANDS_MARKED_RE = re.compile(r"(\d)(?:\{,\}|,\\!)(?=\d{3}(?!\d))")
 _THOUSANDS_WHOLE_RE = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
