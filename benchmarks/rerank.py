@@ -26,41 +26,11 @@ import pandas as pd
 from e2h.rerank import Variant, default_ns, resample, variants_for
 from e2h.rerank.draws import draw_orders, subset
 from e2h.rerank.select import pack, solution_scores
+from e2h.rerank.synthetic import synthetic_pool
 
 AGGS = ("min", "prod", "mean", "max")
 METHODS = ("majority", "best_of_n", "weighted", "pass@n", "single")
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def synthetic_pool(problems: int, samples: int, seed: int = 0) -> pd.DataFrame:
-    """A scored pool shaped like a real one: per-level accuracy, Zipf-distributed wrong answers, PRM-like scores."""
-    rng = np.random.default_rng(seed)
-    level = np.arange(problems) % 5 + 1
-    p_right = np.clip(rng.beta(2, 2, problems) * (1.1 - 0.2 * level), 0.01, 0.95)
-    n_wrong = 3 + 6 * level + rng.integers(0, 10, problems)
-    P, S = problems, samples
-    right = rng.random((P, S)) < p_right[:, None]
-    zipf = np.minimum(rng.zipf(1.6, (P, S)), n_wrong[:, None])  # wrong answer ids 1..n_wrong
-    none = rng.random((P, S)) < 0.03
-    answer_id = np.where(right, 0, zipf)
-    steps = rng.integers(3, 11, (P, S))
-    first_bad = np.where(right, 99, rng.integers(0, steps))  # wrong samples go astray at some step
-    total = int(steps.sum())
-    owner = np.repeat(np.arange(P * S), steps.ravel())
-    pos = np.arange(total) - np.repeat(np.cumsum(steps.ravel()) - steps.ravel(), steps.ravel())
-    good = pos < first_bad.ravel()[owner]
-    noise = 0.15 * level.repeat(S)[owner]  # evaluators are less sure on harder problems
-    score = np.where(good, rng.beta(6, 1.5, total), rng.beta(2, 3, total))
-    score = np.clip(score + noise * (rng.random(total) - 0.5), 0, 1)
-    pid = np.array([f"p{i:04d}" for i in range(P)])
-    answers = np.where(answer_id == 0, "gold", np.char.add("w", answer_id.astype(str)))
-    answers = np.where(none, None, answers.astype(object))
-    return pd.DataFrame({
-        "problem_id": pid.repeat(S), "level": level.repeat(S), "split": "test",
-        "sample_idx": np.tile(np.arange(S), P), "text": "", "answer": answers.ravel(),
-        "correct": (right & ~none).ravel(), "answer_key": answers.ravel(),
-        "scores_prm": np.split(score, np.cumsum(steps.ravel())[:-1]),
-    })
 
 
 def plain_means(pool: pd.DataFrame, variants: list[Variant], ns: list[int], resamples: int, seed: int,
@@ -114,7 +84,7 @@ def main(argv=None) -> int:
 
     # 1. equal means on a small case (every method, aggregator and N; ties and missing answers included)
     small = synthetic_pool(12, 16, seed=1)
-    small_variants = variants_for(small, METHODS, None, AGGS)
+    small_variants = variants_for(small, METHODS, ["prm"], AGGS)
     ns_small = default_ns(16)
     fast = resample(small, variants=small_variants, ns=ns_small, resamples=30, seed=3, groups=["all"],
                     progress=False).subsets[:, 0].mean(1)
@@ -126,7 +96,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     pool = synthetic_pool(args.problems, args.samples)
     build = time.perf_counter() - t0
-    variants = variants_for(pool, METHODS, None, AGGS)
+    variants = variants_for(pool, METHODS, ["prm"], AGGS)
     ns = default_ns(args.samples)
     t0, c0 = time.perf_counter(), time.process_time()
     res = resample(pool, variants=variants, ns=ns, resamples=args.resamples, groups=["all", "easy", "hard"],

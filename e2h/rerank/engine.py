@@ -89,7 +89,7 @@ def _chunk_credit(packed: Packed, tables: list[Table], idx: np.ndarray, orders_t
     def slots(rows: np.ndarray) -> np.ndarray:  # (P_c, M) → (S, P_c, B)
         return np.take(rows.ravel(), flat)
 
-    def running_max(vals: np.ndarray) -> np.ndarray:  # (S, P_c, B) → (J, P_c, B) best value among the first N
+    def running_max(vals: np.ndarray) -> np.ndarray:  # (S, P_c, B, …) → (J, P_c, B, …) best among the first N
         return np.maximum.accumulate(np.stack([vals[lo:hi].max(0) for lo, hi in bounds]), axis=0)
 
     def per_problem(table: np.ndarray, at: np.ndarray) -> np.ndarray:  # table (P_c, X)[c, at[j, c, b]] → (P_c, B, J)
@@ -97,20 +97,24 @@ def _chunk_credit(packed: Packed, tables: list[Table], idx: np.ndarray, orders_t
         return got.reshape(Pc, J, B).transpose(0, 2, 1)
 
     out: list[np.ndarray | None] = [None] * len(tables)
-    # Best-of-N ranks and pass@N correctness are small integers: gather them four int16 fields per int64 at a time.
-    small_fields = [(v, t) for v, t in enumerate(tables) if t.kind in ("best", "pass")]
-    for g in range(0, len(small_fields), 4):
-        group = small_fields[g:g + 4]
+    # Best-of-N ranks, pass@N correctness and "answered" are small integers: they travel four int16 fields per
+    # int64, gathered and maxed over each block together.
+    fields = [(v, t) for v, t in enumerate(tables) if t.kind in ("best", "pass")]
+    fields.append((None, None))  # answered: whether any answered sample was drawn (a vote has a winner)
+    for g in range(0, len(fields), 4):
+        group = fields[g:g + 4]
         packed16 = np.zeros((Pc, M, 4), dtype=np.int16)
         for f, (_, t) in enumerate(group):
-            packed16[:, :, f] = t.ranks[idx] if t.kind == "best" else packed.correct[idx]
-        got = slots(packed16.view(np.int64)[..., 0]).view(np.int16).reshape(S, Pc, B, 4)
+            packed16[:, :, f] = (packed.cls[idx] >= 0 if t is None else
+                                 t.ranks[idx] if t.kind == "best" else packed.correct[idx])
+        top = running_max(slots(packed16.view(np.int64)[..., 0]).view(np.int16).reshape(S, Pc, B, 4))
         for f, (v, t) in enumerate(group):
-            top = running_max(got[..., f])
-            if t.kind == "best":  # top + 1: column 0 of by_rank is "nothing answered was drawn"
-                out[v] = per_problem(t.by_rank[idx], top.astype(np.int64) + 1)
+            if t is None:
+                answered = top[..., f].transpose(1, 2, 0) > 0  # (P_c, B, J)
+            elif t.kind == "best":  # rank + 1: column 0 of by_rank is "nothing answered was drawn"
+                out[v] = per_problem(t.by_rank[idx], top[..., f].astype(np.int64) + 1)
             else:
-                out[v] = top.transpose(1, 2, 0).astype(float)
+                out[v] = top[..., f].transpose(1, 2, 0).astype(float)
 
     K = int(packed.n_classes[idx].max(initial=0)) + 1  # + 1: the no-answer bucket
     where = None
@@ -130,13 +134,10 @@ def _chunk_credit(packed: Packed, tables: list[Table], idx: np.ndarray, orders_t
             totals = start.copy()
             weights = None if t.weights is None else slots(t.weights[idx] * K).reshape(S, -1)
             win = np.empty((J, Pc, B), dtype=np.int64)
-            valid = np.empty((J, Pc, B), dtype=bool)
             for j, (lo, hi) in enumerate(bounds):
                 np.add.at(totals, where[lo:hi].ravel(), K if weights is None else weights[lo:hi].ravel())
-                keys = totals.reshape(Pc, B, K)
-                win[j] = keys.argmax(axis=2)
-                valid[j] = np.take_along_axis(keys, win[j][..., None], axis=2)[..., 0] >= K
-            out[v] = per_problem(credit_table, win) * valid.transpose(1, 2, 0)
+                win[j] = totals.reshape(Pc, B, K).argmax(axis=2)
+            out[v] = per_problem(credit_table, win) * answered
         elif t.kind == "single":  # the first drawn sample, whatever N
             first = np.take(packed.correct[idx].ravel(), flat[0])
             out[v] = np.repeat(first[:, :, None], J, axis=2)
@@ -196,11 +197,20 @@ def evaluate(packed: Packed, tables: list[Table], ns: list[int], masks: dict[str
     if small:
         chunks = _chunks(packed, B, small[-1], len(small), memory_mb)
         # numpy releases the GIL in take / add.at / argmax, so threads over chunks use several cores
-        with ThreadPoolExecutor(max(1, workers or min(2, os.cpu_count() or 1))) as pool:
-            results = pool.map(lambda idx: _chunk_credit(packed, tables, idx, orders_t, relabel, small), chunks)
-            for idx, credits in tqdm(zip(chunks, results), total=len(chunks),
-                                     desc=f"re-ranking {P} problems × {B} draws", disable=not progress):
-                add(idx, credits, slice(0, len(small)), list(range(V)))
+        workers = max(1, workers or min(2, os.cpu_count() or 1))
+        with ThreadPoolExecutor(workers) as pool:
+            run = (lambda idx: _chunk_credit(packed, tables, idx, orders_t, relabel, small))
+            results = pool.map(run, chunks) if workers > 1 else map(run, chunks)
+            pending: list = []  # summing ≥ 64 problems at a time keeps the bootstrap products efficient
+            for i, (idx, credits) in enumerate(tqdm(zip(chunks, results), total=len(chunks),
+                                                    desc=f"re-ranking {P} problems × {B} draws",
+                                                    disable=not progress)):
+                pending.append((idx, credits))
+                if sum(len(x) for x, _ in pending) >= 64 or i == len(chunks) - 1:
+                    add(np.concatenate([x for x, _ in pending]),
+                        [np.concatenate([c[v] for _, c in pending]) for v in range(V)],
+                        slice(0, len(small)), list(range(V)))
+                    pending = []
     if full:  # N = M: every draw holds every sample; evaluate once, as a single draw in slot order
         ident = np.arange(M)[None, :]
         same = np.tile(ident, (P, 1))

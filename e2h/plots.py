@@ -1,0 +1,223 @@
+"""Figures of re-ranking and evaluator quality (seaborn). Each takes a table from :mod:`e2h.rerank` and returns a
+matplotlib Figure whose title states N, the number of draws B and the interval used; :func:`save_figure` writes
+PNG and PDF. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from e2h.io import atomic_path  # noqa: E402
+from e2h.rerank.ci import BOOTSTRAP  # noqa: E402
+
+X_LABEL = "N (samples per problem, log2 scale)"
+
+
+def curve_label(method: str, rm: str = "", agg: str = "") -> str:
+    return f"{method} ({rm}, {agg})" if rm else method
+
+
+def _labelled(table: pd.DataFrame) -> pd.DataFrame:
+    t = table.copy()
+    t["curve"] = [curve_label(m, r, a) for m, r, a in zip(t["method"], t["rm"], t["agg"])]
+    return t
+
+
+def _interval_text(table: pd.DataFrame, ci: str) -> str:
+    level = float(table["level"].iloc[0]) if "level" in table and len(table) else 0.95
+    draws = int(table["resamples"].iloc[0]) if "resamples" in table and len(table) else 0
+    return f"B = {draws} draws per N; bands: {level:.0%} {ci} percentile interval"
+
+
+def _pick(table: pd.DataFrame, ci: str, curves, groups) -> pd.DataFrame:
+    t = _labelled(table[table["ci"] == ci])
+    if curves is not None:
+        missing = sorted(set(curves) - set(t["curve"]))
+        if missing:
+            raise ValueError(f"curves {missing} are not in the table; it has {sorted(set(t['curve']))}")
+        t = t[t["curve"].isin(curves)]
+    if groups is not None:
+        t = t[t["group"].isin(groups)]
+    if t.empty:
+        raise ValueError(f"nothing to plot: no rows with ci={ci!r} for the requested curves and groups")
+    return t
+
+
+def _panels(n: int, width: float = 4.6, height: float = 3.6):
+    cols = min(n, 3)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows + 0.8), squeeze=False, sharey=True)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    return fig, axes.ravel()[:n]
+
+
+def plot_accuracy_vs_n(table: pd.DataFrame, *, groups=("all", "easy", "hard"), curves=None, ci: str = BOOTSTRAP,
+                       paper: pd.DataFrame | None = None, title: str = "Re-ranking accuracy vs N") -> plt.Figure:
+    """One panel per group, one line per curve (method, rm, agg) with its interval band; paper markers optional."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    t = _pick(table, ci, curves, [g for g in groups if g in set(table["group"])])
+    names = list(dict.fromkeys(t["curve"]))
+    palette = dict(zip(names, sns.color_palette("tab10", len(names))))
+    panel_groups = [g for g in groups if g in set(t["group"])]
+    fig, axes = _panels(len(panel_groups))
+    for ax, g in zip(axes, panel_groups):
+        sub = t[t["group"] == g].sort_values("n")
+        sns.lineplot(data=sub, x="n", y="mean", hue="curve", palette=palette, marker="o", ax=ax, legend=False)
+        for name, c in sub.groupby("curve", sort=False):
+            ax.fill_between(c["n"], c["lo"], c["hi"], color=palette[name], alpha=0.15, linewidth=0)
+        if paper is not None and len(paper):
+            _paper_markers(ax, paper[paper["group"] == g], _paper_styles(paper))
+        ax.set_xscale("log", base=2)
+        ns = sorted(sub["n"].unique())
+        ax.set_xticks(ns, [str(n) for n in ns], rotation=45 if len(ns) > 6 else 0)
+        ax.set_title(f"{g} ({int(sub['problems'].iloc[0])} problems)")
+        ax.set_xlabel(X_LABEL)
+        ax.set_ylabel("accuracy")
+    handles = [plt.Line2D([], [], color=palette[n], marker="o", label=n) for n in names]
+    if paper is not None and len(paper):
+        handles += _paper_handles(paper[paper["group"].isin(panel_groups)], _paper_styles(paper))
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=9)
+    fig.suptitle(f"{title}\n{_interval_text(t, ci)}")
+    fig.tight_layout()
+    return fig
+
+
+def _paper_styles(paper: pd.DataFrame) -> dict:
+    """A marker per paper setting and a colour per paper curve, so each point is named in the legend."""
+    markers = dict(zip(dict.fromkeys(paper["setting"]), ["*", "X", "P", "D", "^", "v"]))
+    labels = list(dict.fromkeys(curve_label(m, r, a) for m, r, a in zip(paper["method"], paper["rm"], paper["agg"])))
+    return {"marker": markers, "color": dict(zip(labels, sns.color_palette("dark", len(labels))))}
+
+
+def _paper_markers(ax, paper: pd.DataFrame, styles: dict) -> None:
+    for _, r in paper.iterrows():
+        ax.plot(r["n"], r["accuracy"], linestyle="", marker=styles["marker"][r["setting"]], markersize=9,
+                color=styles["color"][curve_label(r["method"], r["rm"], r["agg"])], markeredgecolor="white")
+
+
+def _paper_handles(paper: pd.DataFrame, styles: dict) -> list:
+    seen = dict.fromkeys((s, curve_label(m, r, a)) for s, m, r, a in
+                         zip(paper["setting"], paper["method"], paper["rm"], paper["agg"]))
+    return [plt.Line2D([], [], linestyle="", marker=styles["marker"][s], color=styles["color"][c], markersize=9,
+                       label=f"paper {s}: {c}") for s, c in seen]
+
+
+def plot_levels(table: pd.DataFrame, *, n: int | None = None, curves=None, ci: str = BOOTSTRAP,
+                title: str = "Accuracy per level") -> plt.Figure:
+    """Bars per MATH level at one N (default: the largest), one bar per curve, with interval error bars."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    t = _pick(table, ci, curves, None)
+    t = t[t["group"].str.startswith("level ")]
+    if t.empty:
+        raise ValueError("the table has no per-level groups")
+    n = int(t["n"].max()) if n is None else n
+    t = t[t["n"] == n]
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * t["group"].nunique() + 2), 4.4))
+    sns.barplot(data=t, x="group", y="mean", hue="curve", ax=ax, errorbar=None)
+    for bars, (_, c) in zip(ax.containers, t.groupby("curve", sort=False)):
+        c = c.set_index("group").loc[[tick.get_text() for tick in ax.get_xticklabels()]]
+        x = [b.get_x() + b.get_width() / 2 for b in bars]
+        ax.errorbar(x, c["mean"], yerr=[c["mean"] - c["lo"], c["hi"] - c["mean"]], fmt="none", ecolor="black",
+                    capsize=2, linewidth=0.8)
+    sizes = t.drop_duplicates("group").set_index("group")["problems"]
+    ax.set_xticks(range(len(sizes)), [f"{g}\n({int(sizes[g])} problems)" for g in sizes.index])
+    ax.set_xlabel("MATH level")
+    ax.set_ylabel(f"accuracy at N = {n}")
+    ax.legend(title=None, fontsize=8)
+    ax.set_title(f"{title}, N = {n}\n{_interval_text(t, ci)}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_overoptimization(differences: pd.DataFrame, *, groups=("all", "easy", "hard"), methods=("best_of_n",),
+                          ci: str = BOOTSTRAP) -> plt.Figure:
+    """Paired difference (method − baseline) vs N per group; below zero, the reward model is being over-optimized."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    d = differences[differences["method"].isin(methods)]
+    t = _pick(d, ci, None, [g for g in groups if g in set(d["group"])])
+    baseline = t["vs"].iloc[0]
+    names = list(dict.fromkeys(t["curve"]))
+    palette = dict(zip(names, sns.color_palette("tab10", len(names))))
+    panel_groups = [g for g in groups if g in set(t["group"])]
+    fig, axes = _panels(len(panel_groups))
+    for ax, g in zip(axes, panel_groups):
+        sub = t[t["group"] == g].sort_values("n")
+        ax.axhline(0, color="black", linewidth=0.8)
+        sns.lineplot(data=sub, x="n", y="mean", hue="curve", palette=palette, marker="o", ax=ax, legend=False)
+        for name, c in sub.groupby("curve", sort=False):
+            ax.fill_between(c["n"], c["lo"], c["hi"], color=palette[name], alpha=0.15, linewidth=0)
+            below = c[c["hi"] < 0]  # the whole interval under zero: worse than the baseline
+            ax.plot(below["n"], below["mean"], linestyle="", marker="v", color=palette[name], markersize=9)
+        ax.set_xscale("log", base=2)
+        ns = sorted(sub["n"].unique())
+        ax.set_xticks(ns, [str(n) for n in ns], rotation=45 if len(ns) > 6 else 0)
+        ax.set_title(f"{g} ({int(sub['problems'].iloc[0])} problems)")
+        ax.set_xlabel(X_LABEL)
+        ax.set_ylabel(f"accuracy − {baseline}")
+    handles = [plt.Line2D([], [], color=palette[n], marker="o", label=n) for n in names]
+    handles.append(plt.Line2D([], [], color="gray", marker="v", linestyle="", label="interval entirely below 0"))
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=9)
+    fig.suptitle(f"Where reward-model selection falls below {baseline} (paired, same problems and draws)\n"
+                 f"{_interval_text(t, ci)}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_auroc(auroc: pd.DataFrame, *, title: str = "Evaluator AUROC per level") -> plt.Figure:
+    """Bars of AUROC per level group, one bar per (rm, kind, agg), with problem-bootstrap intervals."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    t = auroc[auroc["group"].str.startswith("level ")].copy()
+    if t.empty:
+        raise ValueError("the AUROC table has no per-level groups")
+    t["evaluator"] = [f"{r} {k}" + (f" ({a})" if a else "") for r, k, a in zip(t["rm"], t["kind"], t["agg"])]
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * t["group"].nunique() + 2), 4.4))
+    sns.barplot(data=t, x="group", y="auroc", hue="evaluator", ax=ax, errorbar=None)
+    for bars, (_, c) in zip(ax.containers, t.groupby("evaluator", sort=False)):
+        c = c.set_index("group").loc[[tick.get_text() for tick in ax.get_xticklabels()]]
+        x = [b.get_x() + b.get_width() / 2 for b in bars]
+        ax.errorbar(x, c["auroc"], yerr=[c["auroc"] - c["lo"], c["hi"] - c["auroc"]], fmt="none", ecolor="black",
+                    capsize=2, linewidth=0.8)
+    ax.axhline(0.5, color="gray", linestyle="--", linewidth=0.8)
+    sizes = t.drop_duplicates("group").set_index("group")["problems"]
+    ax.set_xticks(range(len(sizes)), [f"{g}\n({int(sizes[g])} problems)" for g in sizes.index])
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("MATH level")
+    ax.set_ylabel("AUROC (0.5 = chance)")
+    ax.legend(title=None, fontsize=8)
+    B, level = int(t["resamples"].iloc[0]), float(t["level"].iloc[0])
+    ax.set_title(f"{title}\nN = all samples of each level; B = {B} problem bootstraps; {level:.0%} percentile interval")
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig: plt.Figure, folder: str | os.PathLike, name: str, *, close: bool = True) -> list[Path]:
+    """Write ``folder/name.png`` and ``folder/name.pdf`` atomically; returns the paths."""
+    out = []
+    for fmt in ("png", "pdf"):
+        path = Path(folder) / f"{name}.{fmt}"
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight")
+        out.append(path)
+    if close:
+        plt.close(fig)
+    return out
+
+
+def paper_rows(paper: pd.DataFrame, rms=None) -> pd.DataFrame:
+    """Paper re-ranking numbers, optionally only for reward models named ``rms`` (majority always kept)."""
+    if rms is None:
+        return paper
+    return paper[(paper["rm"] == "") | paper["rm"].isin(list(rms))]
+
+
+__all__ = ["curve_label", "paper_rows", "plot_accuracy_vs_n", "plot_auroc", "plot_levels", "plot_overoptimization",
+           "save_figure"]
