@@ -158,6 +158,20 @@ class ScoreParams:
 
 
 @dataclass
+class RerankParams:
+    """Stage 06: re-ranking curves (``e2h.rerank``) and stage 08's figures of them."""
+
+    ns: Optional[list[int]] = None  # sample counts N; null: 1, 2, 4, … and the pool size
+    resamples: int = 1000  # subset draws per N (and paired problem bootstraps)
+    seed: int = 0
+    aggregators: list[Literal["min", "prod", "mean", "max", "last"]] = field(
+        default_factory=lambda: ["min", "prod", "mean", "max", "last"])
+    methods: list[Literal["majority", "best_of_n", "weighted", "pass@n", "single"]] = field(
+        default_factory=lambda: ["majority", "best_of_n", "weighted", "pass@n", "single"])
+    ci_level: float = 0.95
+
+
+@dataclass
 class Params:
     name: str = ""  # defaults to the file's stem
     seed: int = 0
@@ -168,6 +182,7 @@ class Params:
     sft: SFTParams = field(default_factory=SFTParams)
     reward: RewardParams = field(default_factory=RewardParams)
     score: ScoreParams = field(default_factory=ScoreParams)
+    rerank: RerankParams = field(default_factory=RerankParams)
 
     @property
     def run_dir(self) -> Path:
