@@ -4,12 +4,13 @@ These assert a correctness bound (a call never hangs), not speed: elapsed < time
 """
 
 import multiprocessing
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from e2h.grading import bounded, clear_cache, grade, grading_stats
+from e2h.grading import bounded, clear_cache, grade, grade_many, grading_stats
 
 TIMEOUT = 2.0
 SLACK = 3.0
@@ -154,3 +155,26 @@ def test_grade_works_inside_a_jupyter_kernel():
     text = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
     assert "RESULT [False, True, False, True] [False, True, False, True]" in text, text
     assert float(text.split()[-1]) < TIMEOUT + SLACK, text
+
+
+def test_a_child_that_cannot_start_is_a_loud_error(monkeypatch):
+    """A broken installation must not pass silently as "every symbolic answer is wrong"."""
+    bounded.shutdown()
+    monkeypatch.setattr(bounded, "CHILD_COMMAND", [sys.executable, "-c", "import sys; sys.exit('no sympy here')"])
+    try:
+        with pytest.raises(bounded.ChildStartError, match="no sympy here"):
+            grade("\\frac{1}{\\sqrt{2}}", "\\frac{\\sqrt{2}}{2}", timeout=30.0)
+        clear_cache()
+        with pytest.raises(bounded.ChildStartError, match="no sympy here"):
+            grade_many(["x+1"], ["1+x"], progress=False)
+    finally:
+        bounded.shutdown()
+
+
+def test_no_ready_child_in_time_is_not_cached_as_a_verdict():
+    bounded.shutdown()  # the next child must import sympy first, which takes far longer than 50 ms
+    clear_cache()
+    before = grading_stats().get("timeouts_waiting", 0)
+    assert grade("\\frac{1}{\\sqrt{2}}", "\\frac{\\sqrt{2}}{2}", timeout=0.05) is False
+    assert grading_stats().get("timeouts_waiting", 0) == before + 1
+    assert grade("\\frac{1}{\\sqrt{2}}", "\\frac{\\sqrt{2}}{2}", timeout=30.0) is True  # decided now, not cached

@@ -20,6 +20,7 @@ import os
 import select
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -27,6 +28,12 @@ from pathlib import Path
 from e2h.grading.audit import bump
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+CHILD_COMMAND = [sys.executable, "-m", "e2h.grading._child"]
+_local = threading.local()  # per thread: did the last verdict fail for want of a started child (not cacheable)?
+
+
+class ChildStartError(RuntimeError):
+    """The child process exited before it was ready: a broken installation, not a hard input."""
 
 
 class _Child:
@@ -35,8 +42,9 @@ class _Child:
     def __init__(self) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
-        self.proc = subprocess.Popen([sys.executable, "-m", "e2h.grading._child"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+        self._stderr = tempfile.TemporaryFile()  # a file, not a pipe: a chatty child can never block on it
+        self.proc = subprocess.Popen(CHILD_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self._stderr, env=env,
                                      start_new_session=True)  # a Ctrl-C meant for the caller is not for us
         self._buf = b""
         self._ready = False
@@ -57,17 +65,24 @@ class _Child:
         return line
 
     def wait_ready(self, deadline: float) -> bool:
+        """True once the child has imported sympy; False if still starting at ``deadline``."""
         if not self._ready:
-            line = self._readline(deadline)
+            try:
+                line = self._readline(deadline)
+            except EOFError:
+                self._stderr.seek(0)
+                tail = self._stderr.read()[-2000:].decode(errors="replace")
+                raise ChildStartError(f"grader child {' '.join(CHILD_COMMAND)!r} exited while starting "
+                                      f"(code {self.proc.wait()}): {tail}") from None
             if line is None:
                 return False
-            self._ready = bool(json.loads(line).get("ready"))
-        return self._ready
+            if json.loads(line).get("ready") is not True:
+                raise ChildStartError(f"grader child sent {line[:200]!r} instead of its ready line")
+            self._ready = True
+        return True
 
     def ask(self, gold: str, pred: str, deadline: float) -> bool | None:
-        """The child's verdict, or None when the deadline passed first (the child must then be killed)."""
-        if not self.wait_ready(deadline):
-            return None
+        """The ready child's verdict, or None when the deadline passed first (the child must then be killed)."""
         self._next_id += 1
         self.proc.stdin.write(json.dumps({"id": self._next_id, "g": gold, "p": pred}).encode() + b"\n")
         self.proc.stdin.flush()
@@ -87,7 +102,7 @@ class _Child:
             self.proc.wait(timeout=5)
         except (OSError, subprocess.TimeoutExpired):
             pass
-        for stream in (self.proc.stdin, self.proc.stdout):
+        for stream in (self.proc.stdin, self.proc.stdout, self._stderr):
             try:
                 stream.close()
             except OSError:
@@ -125,7 +140,7 @@ class ChildPool:
             self._live -= 1
             self._cond.notify()
 
-    def release(self, child: _Child, healthy: bool) -> None:
+    def release(self, child: _Child, healthy: bool, replace: bool = True) -> None:
         """Return a child after a call; an unhealthy one (late, crashed) is killed and replaced right away."""
         if healthy and not self._closed:
             with self._cond:
@@ -133,7 +148,7 @@ class ChildPool:
                 self._cond.notify()
             return
         child.kill()
-        if self._closed:
+        if self._closed or not replace:
             self._forget()
             return
         bump("child_restarts")
@@ -158,8 +173,9 @@ class ChildPool:
         for child in children:
             try:
                 ok = child.wait_ready(deadline)
-            except (EOFError, OSError, ValueError):
-                ok = False
+            except BaseException:
+                self.release(child, healthy=False, replace=False)
+                raise
             self.release(child, healthy=ok)
 
     def shutdown(self) -> None:
@@ -199,6 +215,16 @@ def shutdown() -> None:
 atexit.register(shutdown)
 
 
+def take_uncacheable() -> bool:
+    """Whether this thread's last ``symbolic_equal`` gave up for want of a ready child (then reset the flag).
+
+    Such a False says nothing about the answer (the machine was busy starting processes), so callers do not cache it;
+    a False from a child that was working on the question when time ran out is a real verdict and is cached.
+    """
+    flag, _local.uncacheable = getattr(_local, "uncacheable", False), False
+    return flag
+
+
 def symbolic_equal(gold: str, pred: str, deadline: float) -> bool:
     """``symbolic.equivalent(gold, pred)`` run in a child, False when it cannot finish by ``deadline``."""
     if time.monotonic() >= deadline:  # out of time already: do not spend (and then kill) a healthy child
@@ -207,7 +233,18 @@ def symbolic_equal(gold: str, pred: str, deadline: float) -> bool:
     pool = get_pool()
     child = pool.acquire(deadline)
     if child is None:
-        bump("timeouts")
+        bump("timeouts_waiting")
+        _local.uncacheable = True
+        return False
+    try:
+        ready = child.wait_ready(deadline)
+    except BaseException:
+        pool.release(child, healthy=False, replace=False)
+        raise
+    if not ready:  # still importing sympy: keep it (it is not stuck), but this verdict is no verdict
+        pool.release(child, healthy=True)
+        bump("timeouts_waiting")
+        _local.uncacheable = True
         return False
     bump("symbolic_calls")
     try:

@@ -2,7 +2,8 @@
 
 A pool of 1024 samples per problem repeats its answers, so ``grade_many`` first reduces the pool to distinct
 (normalized gold, normalized pred) pairs, decides the ones that need no sympy in-process, and sends the rest to
-the child processes on all cores. Every verdict, timeouts included (as False), is cached for the process.
+the child processes on all cores. Every verdict, timeouts included (as False), is cached for the process; only a
+False given because no child was ready in time (a busy machine, not a hard answer) is not cached.
 """
 
 from __future__ import annotations
@@ -69,8 +70,10 @@ def grade(pred: str | None, gold: str, *, timeout: float = 5.0) -> bool:
     if verdict is not None:
         bump("cache_hits")
         return verdict
+    bounded.take_uncacheable()
     verdict = grade_normalized(key[0], key[1], lambda g, p: bounded.symbolic_equal(g, p, deadline))
-    _remember(key, verdict)
+    if not bounded.take_uncacheable():
+        _remember(key, verdict)
     return verdict
 
 
@@ -87,7 +90,8 @@ def grade_many(preds: Sequence[str | None] | Iterable[str | None], golds: Sequen
     """``[grade(p, g) for p, g in zip(preds, golds)]``, on all cores, each distinct pair decided once.
 
     ``workers`` child processes (default: the CPU count) run the sympy step in parallel; ``timeout`` bounds each
-    distinct pair. Shows a tqdm bar over the distinct pairs that need deciding.
+    distinct pair (the children are started, and their sympy import awaited, before any deadline runs). Shows a tqdm
+    bar over the distinct pairs that need deciding.
     """
     timeout = _check_timeout(timeout)
     preds, golds = list(preds), list(golds)
@@ -102,7 +106,7 @@ def grade_many(preds: Sequence[str | None] | Iterable[str | None], golds: Sequen
     todo = {k for k in keys if k is not None and k[1] and k not in verdicts}
     bump("cache_hits", sum(1 for k in keys if k is not None and k[1]) - len(todo))
     bar = tqdm(total=len(todo), desc="grading", unit="pair", disable=not progress or not todo)
-    deferred = []
+    deferred, uncacheable = [], set()
     for key in todo:  # pass 1, in-process: string, numeric and shape rules
         try:
             verdicts[key] = grade_normalized(key[0], key[1], _defer)
@@ -115,13 +119,16 @@ def grade_many(preds: Sequence[str | None] | Iterable[str | None], golds: Sequen
 
         def decide(key: tuple[str, str]) -> None:
             deadline = time.monotonic() + timeout
+            bounded.take_uncacheable()
             verdicts[key] = grade_normalized(key[0], key[1], lambda g, p: bounded.symbolic_equal(g, p, deadline))
+            if bounded.take_uncacheable():
+                uncacheable.add(key)
 
         with ThreadPoolExecutor(max_workers=min(workers, len(deferred))) as executor:
             for future in as_completed([executor.submit(decide, k) for k in deferred]):
                 future.result()
                 bar.update()
     bar.close()
-    for key in todo:
+    for key in todo - uncacheable:
         _remember(key, verdicts[key])
     return [False if k is None or not k[1] else verdicts[k] for k in keys]
