@@ -132,7 +132,9 @@ def main() -> None:
         grading.grade(p, g, timeout=5.0)
         times.append(time.monotonic() - start)
 
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines = [
+        f"- host load average (1 min) at the end: {load:.1f} (the 2 cores are shared with other jobs)",
         f"- pool: {len(rows)} problems x {args.samples} samples = {n:,} answers, {distinct:,} distinct raw "
         f"(gold, pred) pairs, accuracy {sum(cold) / n:.3f}",
         f"- cold (empty cache, child processes started inside the timing): {cold_s:.2f} s = {n / cold_s:,.0f} "
