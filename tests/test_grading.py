@@ -1,5 +1,7 @@
 """e2h.grading: the verdict table, answer extraction, normalization as a voting key, grade_many and the cache."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,3 +121,11 @@ def test_extracted_answers_grade_against_gold():
     solution = "We compute.\n\n$x = \\dfrac{3}{4}$.\n\n# Answer\n\n\\dfrac34</s>"
     assert grade(extract_answer(solution), "\\frac{3}{4}")
     assert not grade(extract_answer("Step.\n\n# Answer\n\n"), "0")
+
+
+def test_importing_the_grader_loads_neither_torch_nor_sympy():
+    """The analysis half must not import torch/transformers; sympy loads only in the grader's child processes."""
+    code = ("import sys, e2h.grading; heavy = [m for m in ('torch', 'transformers', 'sympy') if m in sys.modules]; "
+            "print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
