@@ -8,21 +8,28 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
 
-matplotlib.use(os.environ.get("MPLBACKEND", "Agg"))
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from e2h.io import atomic_path  # noqa: E402
-from e2h.rerank.ci import BOOTSTRAP  # noqa: E402
+from e2h.io import atomic_path
+from e2h.rerank.ci import BOOTSTRAP
 
 X_LABEL = "N (samples per problem, log2 scale)"
 
 
 def curve_label(method: str, rm: str = "", agg: str = "") -> str:
     return f"{method} ({rm}, {agg})" if rm else method
+
+
+def main_curves(table: pd.DataFrame) -> list[str]:
+    """The paper's pairing: majority, best-of-N with min, weighted voting with prod (per reward model), and the
+    pass@N / single-sample reference lines — whichever of them the table has."""
+    have = set(zip(table["method"], table["rm"], table["agg"]))
+    rms = list(dict.fromkeys(r for _, r, _ in have if r))
+    wanted = [("majority", "", "")] + [("best_of_n", r, "min") for r in rms] + [("weighted", r, "prod") for r in rms]
+    wanted += [("pass@n", "", ""), ("single", "", "")]
+    return [curve_label(*w) for w in wanted if w in have]
 
 
 def _labelled(table: pd.DataFrame) -> pd.DataFrame:
@@ -219,5 +226,5 @@ def paper_rows(paper: pd.DataFrame, rms=None) -> pd.DataFrame:
     return paper[(paper["rm"] == "") | paper["rm"].isin(list(rms))]
 
 
-__all__ = ["curve_label", "paper_rows", "plot_accuracy_vs_n", "plot_auroc", "plot_levels", "plot_overoptimization",
+__all__ = ["curve_label", "main_curves", "paper_rows", "plot_accuracy_vs_n", "plot_auroc", "plot_levels", "plot_overoptimization",
            "save_figure"]

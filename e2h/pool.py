@@ -70,7 +70,7 @@ def _check_scores(df: pd.DataFrame, col: str, path) -> None:
         k = int(np.flatnonzero(bad)[0])
         row = int(np.searchsorted(np.cumsum(lengths), k, side="right"))
         step = k - (int(np.cumsum(lengths)[row - 1]) if row else 0)
-        what = "a NaN" if np.isnan(values[k]) else f"{values[k]!r}, outside [0, 1],"
+        what = "a NaN" if np.isnan(values[k]) else f"{float(values[k])!r}, outside [0, 1],"
         raise PoolError(f"{_where(path, df, row)}: {col} has {what} at step {step}; "
                         "expected probabilities in [0, 1]")
 
@@ -94,7 +94,7 @@ def validate_pool(df: pd.DataFrame, path: str | os.PathLike | None = None) -> pd
     levels = pd.to_numeric(df["level"], errors="coerce")
     if (levels.isna() != df["level"].isna()).any() or (levels.dropna() % 1 != 0).any():
         i = int(np.flatnonzero((levels.isna() != df["level"].isna()).to_numpy() | (levels.fillna(0) % 1 != 0))[0])
-        raise PoolError(f"{head}row {i}: level {df['level'].iloc[i]!r} is not an integer (null is allowed)")
+        raise PoolError(f"{head}row {i}: level {df['level'].iloc[i]} is not an integer (null is allowed)")
     dup = df.duplicated(["problem_id", "sample_idx"]).to_numpy()
     if dup.any():
         raise PoolError(f"{_where(path, df, int(np.flatnonzero(dup)[0]))}: duplicated (problem_id, sample_idx)")
@@ -111,9 +111,12 @@ def validate_pool(df: pd.DataFrame, path: str | os.PathLike | None = None) -> pd
     for col in score_columns(df):
         _check_scores(df, col, path)
     if "step_labels" in df.columns:
-        values, _ = flatten_lists(df["step_labels"])
-        if not np.isin(values, (-1, 0, 1)).all():
-            raise PoolError(f"{head}step_labels holds {values[~np.isin(values, (-1, 0, 1))][0]!r}; "
+        values, lengths = flatten_lists(df["step_labels"])
+        bad = ~np.isin(values, (-1, 0, 1))
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            row = int(np.searchsorted(np.cumsum(lengths), k, side="right"))
+            raise PoolError(f"{_where(path, df, row)}: step_labels holds {float(values[k]):g}; "
                             "expected 1 (good), 0 (bad) or -1 (unlabelled)")
     return df
 

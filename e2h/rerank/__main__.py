@@ -21,7 +21,7 @@ from e2h.io import atomic_path, write_parquet
 from e2h.pool import PoolError, read_pool
 from e2h.rerank.ci import BOOTSTRAP
 from e2h.rerank.curves import DEFAULT_AGGS, resample
-from e2h.rerank.engine import METHODS
+from e2h.rerank.engine import METHODS, Variant
 from e2h.rerank.select import AGGREGATORS
 
 
@@ -43,7 +43,7 @@ def load(path: Path, *, equivalence: bool) -> pd.DataFrame:
 def printable(table: pd.DataFrame) -> str:
     """Mean [lo, hi] (problems+subsets interval) per curve and group, one column per N."""
     t = table[table.ci == BOOTSTRAP].copy()
-    t["curve"] = t.method + t.rm.map(lambda r: f" {r}" if r else "") + t.agg.map(lambda a: f"/{a}" if a else "")
+    t["curve"] = [Variant(m, r, a).label for m, r, a in zip(t["method"], t["rm"], t["agg"])]
     t["cell"] = [f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in zip(t["mean"], t["lo"], t["hi"])]
     wide = t.pivot_table(index=["group", "curve"], columns="n", values="cell", aggfunc="first", sort=False)
     return wide.to_string()

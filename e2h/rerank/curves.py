@@ -151,6 +151,22 @@ def resample(pool: pd.DataFrame, *, methods=METHODS, rms=None, aggs=DEFAULT_AGGS
                      packed.size)
 
 
+def summary_at(table: pd.DataFrame, n: int | None = None, groups=("all", "easy", "hard"),
+               ci: str = BOOTSTRAP) -> pd.DataFrame:
+    """Wide view at one N (default: the largest): a row per curve, a column per group, "mean [lo, hi]" in %."""
+    n = int(table["n"].max()) if n is None else n
+    t = table[(table["n"] == n) & (table["ci"] == ci) & table["group"].isin(list(groups))].copy()
+    if t.empty:
+        raise ValueError(f"no rows at n={n}, ci={ci!r} for groups {list(groups)}")
+    t["curve"] = [Variant(m, r, a).label for m, r, a in zip(t["method"], t["rm"], t["agg"])]
+    if "vs" in t.columns:
+        t["curve"] = t["curve"] + " − " + t["vs"]
+    t["cell"] = [f"{100 * m:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]" for m, lo, hi in zip(t["mean"], t["lo"], t["hi"])]
+    wide = t.pivot_table(index="curve", columns="group", values="cell", aggfunc="first", sort=False)
+    wide.columns.name = f"N = {n}, {ci} {float(t['level'].iloc[0]):.0%} interval, %"
+    return wide[[g for g in groups if g in wide.columns]]
+
+
 def curves(pool: pd.DataFrame, *, level: float = 0.95, **kwargs) -> pd.DataFrame:
     """The whole curve table: one row per (method, rm, agg, group, n, ci kind) with mean, lo, hi."""
     return resample(pool, **kwargs).table(level)
