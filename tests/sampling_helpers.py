@@ -27,9 +27,13 @@ def arithmetic_problems(count: int, seed: int = 0, split: str = "test") -> list[
     return out
 
 
-def make_trained_policy(out_dir: Path, steps: int = 150, seed: int = 0) -> Path:
-    """Save under ``out_dir`` a tiny Llama that writes ``...# Answer\\n\\nX`` then EOS for the problems above."""
-    train = arithmetic_problems(64, seed=seed + 1000, split="train")
+def make_trained_policy(out_dir: Path, steps: int = 150, seed: int = 0, records: list[dict] | None = None) -> Path:
+    """Save under ``out_dir`` a tiny Llama that writes ``...# Answer\\n\\nX`` then EOS.
+
+    It learns from ``records`` (``problem`` and ``solution`` in the paper's step format), by default 64 of the
+    arithmetic problems above.
+    """
+    train = records if records is not None else arithmetic_problems(64, seed=seed + 1000, split="train")
     texts = [format_prompt(p["problem"]) + p["solution"] for p in train]
     make_tiny_model(out_dir, texts, seed=seed, vocab_size=300)
     model, tok = load_model(out_dir, dtype="float32", device="cpu")

@@ -1,0 +1,61 @@
+"""The two sampling stages as one call each, so notebooks 02 and 04 stay narrative.
+
+- stage 02, ``sample_reward_data``: the SFT policy's samples on EASY TRAINING problems, the ORM's training data
+  (paper: 32 per question, top-k 20, temperature 0.7; ``sample.reward_*`` in params);
+- stage 04, ``sample_test_pool``: ``sample.n`` samples per TEST problem, the pool that is scored and re-ranked.
+
+Both read the splits stage 00 wrote and the policy at ``run_dir/sft``, and write under the run folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from pathlib import Path
+
+import pandas as pd
+
+from e2h.sampling.shards import sample_pool
+
+EASY_LEVELS = (1, 2, 3)
+
+
+def policy_path(p) -> Path:
+    path = Path(p.run_dir) / "sft"
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"{path}: no SFT policy there (no config.json); run stage 01 (notebooks/01_sft) "
+                                "first, or save a model there with save_pretrained")
+    return path
+
+
+def reward_data_settings(sample_params):
+    """The ``sample`` section with the reward-data overrides (n, top-k, temperature) applied."""
+    return dataclasses.replace(sample_params, n=sample_params.reward_n, top_k=sample_params.reward_top_k,
+                               temperature=sample_params.reward_temperature)
+
+
+def easy_training_problems(p) -> list[dict]:
+    """Levels 1-3 of stage 00's train split; ``sample.reward_max_problems`` keeps a seeded subset."""
+    from e2h.data import load_split
+
+    easy = [r for r in load_split(p.run_dir, "train") if r.get("level") in EASY_LEVELS]
+    cap = p.sample.reward_max_problems
+    if cap is not None and cap < len(easy):
+        easy = random.Random(p.sample.seed).sample(easy, cap)
+    if not easy:
+        raise ValueError(f"{p.run_dir}/data/train.jsonl: no level 1-3 problems to sample reward data from")
+    return easy
+
+
+def sample_reward_data(p, progress: bool = True) -> pd.DataFrame:
+    """Stage 02: write ``run_dir/reward_data/samples.parquet`` (pool schema) and return it."""
+    return sample_pool(easy_training_problems(p), policy_path(p), reward_data_settings(p.sample),
+                       Path(p.run_dir) / "reward_data" / "samples.parquet", split="train", progress=progress)
+
+
+def sample_test_pool(p, progress: bool = True) -> pd.DataFrame:
+    """Stage 04: write ``run_dir/pool/samples.parquet`` with ``sample.n`` samples per test problem and return it."""
+    from e2h.data import load_split
+
+    return sample_pool(load_split(p.run_dir, "test"), policy_path(p), p.sample,
+                       Path(p.run_dir) / "pool" / "samples.parquet", split="test", progress=progress)
