@@ -168,3 +168,25 @@ def step_auroc(scorer, records: list[dict], *, batch_size: int = 16) -> dict:
         pl = [q for q, l in zip(ps, levels) if l == lvl]
         out[f"auroc_level_{lvl}"] = roc_auc_score(yl, pl) if 0 < sum(yl) < len(yl) else None
     return out
+
+
+def heldout_report(p, *, examples: int = 3):
+    """Step AUROC of every trained reward model on the held-out PRM problems, and a few held-out solutions with
+    each model's step probabilities beside the labels. Returns two DataFrames (AUROC is None with one class)."""
+    import pandas as pd
+
+    from e2h.scoring import RewardScorer
+
+    held = split_heldout(p, prm_records(p))[1]
+    rows, shown = [], held[:examples]
+    table = [{"record": i, "step": k, "text": s[:80], "label": r["labels"][k] if k < len(r["labels"]) else None}
+             for i, r in enumerate(shown) for k, s in enumerate(split_steps(r["solution"]))]
+    for kind in p.reward.kinds:
+        # Every step's score, the ORM's too: how well does an outcome model judge steps?
+        scorer = RewardScorer(Path(p.run_dir) / "rm" / kind, kind="prm")
+        rows.append({"rm": kind, **(step_auroc(scorer, held) if held else {"steps": 0, "auroc": None})})
+        scores = scorer.score([r["problem"] for r in shown], [r["solution"] for r in shown])
+        for row in table:
+            s = scores[row["record"]]
+            row[f"p_{kind}"] = s[row["step"]] if row["step"] < len(s) else None
+    return pd.DataFrame(rows), pd.DataFrame(table)

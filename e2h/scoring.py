@@ -80,7 +80,11 @@ class RewardScorer:
 
     def score(self, problems: list[str], solutions: list[str], *, batch_size: int = 16,
               progress: bool = False) -> list[list[float]]:
-        """Per-step probabilities for each (problem, solution); an ORM keeps only the last (EOS) one."""
+        """Per-step probabilities for each (problem, solution); an ORM keeps only the last (EOS) one.
+
+        A sequence longer than the model's context is cut: steps whose read-out falls beyond it get no score (and
+        the EOS read-out is lost), so their list is shorter than the solution's steps.
+        """
         encs = [encode(self.tokenizer, format_prompt(p), s, max_length=self.max_length)
                 for p, s in zip(problems, solutions)]
         order = sorted(range(len(encs)), key=lambda i: len(encs[i].input_ids))  # similar lengths share a batch
@@ -146,3 +150,49 @@ def score_pool(pool, scorer: RewardScorer, name: str, problems: dict[str, str], 
     out = pool.copy()
     out[f"scores_{name}"] = [list(map(float, s)) for s in scores]
     return out
+
+
+def _fingerprint(path: str) -> str:
+    """Changes when the model changes (retrained in place), so stale shards are never reused."""
+    import hashlib
+
+    folder = Path(path)
+    if not folder.is_dir():
+        return hashlib.sha256(path.encode()).hexdigest()[:12]  # a hub id: its name
+    parts = [str(folder.resolve())]
+    for f in sorted(folder.iterdir()):
+        if f.suffix in (".json", ".safetensors", ".bin"):
+            st = f.stat()
+            parts.append(f"{f.name}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
+
+
+def reward_model_paths(p) -> dict[str, str]:
+    """Every reward model stage 05 scores with: the run's own (``<run_dir>/rm/<name>``) and the released ones."""
+    out = {name: str(Path(p.run_dir) / "rm" / name) for name in p.score.rms}
+    for name, path in p.score.released.items():
+        if name in out:
+            raise ValueError(f"score.released: {name!r} is also in score.rms; give the released model another name")
+        out[name] = path
+    return out
+
+
+def score_test_pool(p):
+    """Stage 05: add ``scores_<rm>`` for every reward model to stage 04's pool and write
+    ``<run_dir>/pool/scored.parquet``. Shards per model live in ``<run_dir>/pool/scored.shards``."""
+    import gc
+
+    from e2h.data.splits import load_split
+    from e2h.pool import read_pool, write_pool
+
+    run = Path(p.run_dir)
+    pool = read_pool(run / "pool" / "samples.parquet")
+    problems = {str(r["unique_id"]): r["problem"] for r in load_split(run, "test")}
+    for name, path in reward_model_paths(p).items():
+        scorer = RewardScorer(path, dtype=p.score.dtype)
+        pool = score_pool(pool, scorer, name, problems, shard_dir=run / "pool" / "scored.shards" / _fingerprint(path),
+                          shard_size=p.score.shard_size, batch_size=p.score.batch_size)
+        del scorer
+        gc.collect()  # one 7b model at a time
+    write_pool(pool, run / "pool" / "scored.parquet")
+    return pool

@@ -119,3 +119,23 @@ def train_sft(p, *, out_dir: str | Path | None = None, accelerator=None) -> Path
                                          "examples": len(examples), "params_digest": p.digest()}})
     return out
 
+
+
+def greedy_eval(p, split: str = "val", *, progress: bool = True):
+    """Greedy accuracy of the run's policy on a split: one greedy sample per problem through ``e2h.sampling``,
+    graded, written to ``<run_dir>/sft_eval/<split>_greedy.parquet`` (pool schema) and returned.
+    ``sft.eval_max_problems`` keeps a seeded subset."""
+    import dataclasses
+    import random
+
+    from e2h.data.splits import load_split
+    from e2h.sampling import sample_pool
+
+    problems = load_split(p.run_dir, split)
+    cap = p.sft.eval_max_problems
+    if cap is not None and cap < len(problems):
+        problems = random.Random(p.seed).sample(problems, cap)
+    greedy = dataclasses.replace(p.sample, n=1, temperature=0.0, top_k=0, top_p=1.0,
+                                 max_new_tokens=p.sft.eval_max_new_tokens)
+    return sample_pool(problems, Path(p.run_dir) / "sft", greedy,
+                       Path(p.run_dir) / "sft_eval" / f"{split}_greedy.parquet", split=split, progress=progress)
