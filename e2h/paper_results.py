@@ -53,9 +53,9 @@ _PRM800K_CURVE = {10: 0.6783, 25: 0.7149, 50: 0.7337, 75: 0.7425, 100: 0.7496, 2
 
 def reranking() -> pd.DataFrame:
     """Re-ranking accuracies at N = 1024 (all / hard, and 34b per level), in the curve table's columns."""
-    rows = [dict(setting=s, method=m, rm=r, agg=a, group=g, n=n, accuracy=acc / 100, source=_RERANK)
+    rows = [dict(setting=s, method=m, rm=r, agg=a, group=g, n=n, accuracy=round(acc / 100, 6), source=_RERANK)
             for s, m, r, a, g, n, acc in _RERANKING]
-    rows += [dict(setting=s, method=m, rm=r, agg=a, group=g, n=n, accuracy=acc / 100, source=_LEVEL)
+    rows += [dict(setting=s, method=m, rm=r, agg=a, group=g, n=n, accuracy=round(acc / 100, 6), source=_LEVEL)
              for s, m, r, a, g, n, acc in _PER_LEVEL]
     return pd.DataFrame(rows)
 
@@ -65,11 +65,11 @@ def greedy() -> pd.DataFrame:
     rows = []
     for setting, method, easy, hard, all_ in _GREEDY:
         source = _SFT if method == "SFT" and setting == "7b PRM800K" else _RL
-        rows += [dict(setting=setting, method=method, group=g, accuracy=v / 100, source=source)
+        rows += [dict(setting=setting, method=method, group=g, accuracy=round(v / 100, 6), source=source)
                  for g, v in (("easy", easy), ("hard", hard), ("all", all_))]
-    rows += [dict(setting=s, method="SFT, easy-to-hard", group="all", accuracy=v / 100, source=_SFT)
+    rows += [dict(setting=s, method="SFT, easy-to-hard", group="all", accuracy=round(v / 100, 6), source=_SFT)
              for s, v in (("7b PRM800K", 19.8), ("7b MetaMath", 30.0))]
-    rows += [dict(setting=s, method="SFT, full data", group="all", accuracy=v / 100, source=_SFT)
+    rows += [dict(setting=s, method="SFT, full data", group="all", accuracy=round(v / 100, 6), source=_SFT)
              for s, v in (("7b PRM800K", 20.6), ("7b MetaMath", 31.4))]
     return pd.DataFrame(rows)
 

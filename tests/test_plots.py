@@ -1,0 +1,61 @@
+"""Figures carry title, axis labels, N, B and the interval; they save as PNG and PDF; paper numbers are data."""
+
+import pytest
+
+from e2h import paper_results, plots
+from e2h.rerank import resample
+from e2h.rerank.quality import evaluator_auroc
+from e2h.rerank.synthetic import synthetic_pool
+
+
+@pytest.fixture(scope="module")
+def tables():
+    pool = synthetic_pool(20, 16, seed=3)
+    res = resample(pool, resamples=30, progress=False, aggs=("min", "prod"))
+    return res.table(), res.differences(), evaluator_auroc(pool, resamples=10, progress=False)
+
+
+def texts(fig):
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    return fig._suptitle.get_text() if fig._suptitle else "", axes
+
+
+def test_accuracy_vs_n_names_its_interval_and_draws(tables, tmp_path):
+    curves, _, _ = tables
+    paper = plots.paper_rows(paper_results.reranking(), rms=["prm", "orm"])
+    fig = plots.plot_accuracy_vs_n(curves, curves=plots.main_curves(curves), paper=paper)
+    title, axes = texts(fig)
+    assert "B = 30" in title and "95% problems+subsets" in title
+    assert [ax.get_title() for ax in axes] == ["all (20 problems)", "easy (12 problems)", "hard (8 problems)"]
+    assert all(ax.get_xlabel().startswith("N (samples per problem") and ax.get_ylabel() == "accuracy" for ax in axes)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "weighted (prm, prod)" in labels and "paper 7b+7b: weighted (prm, prod)" in labels
+    png, pdf = plots.save_figure(fig, tmp_path / "figs", "curves")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and pdf.read_bytes()[:5] == b"%PDF-"
+    with pytest.raises(ValueError, match="not in the table"):
+        plots.plot_accuracy_vs_n(curves, curves=["weighted (oprm, prod)"])
+
+
+def test_level_bars_overoptimization_and_auroc_figures(tables, tmp_path):
+    curves, differences, auroc = tables
+    fig = plots.plot_levels(curves, curves=["majority", "weighted (prm, prod)"])
+    ax = fig.axes[0]
+    assert "N = 16" in ax.get_title() and "B = 30" in ax.get_title() and ax.get_xlabel() == "MATH level"
+    assert ax.get_ylabel() == "accuracy at N = 16" and len(ax.get_xticklabels()) == 5
+    fig = plots.plot_overoptimization(differences)
+    title, axes = texts(fig)
+    assert "below majority" in title and "B = 30" in title and axes[0].get_ylabel() == "accuracy − majority"
+    fig = plots.plot_auroc(auroc)
+    assert "B = 10" in fig.axes[0].get_title() and fig.axes[0].get_ylabel().startswith("AUROC")
+    assert len(plots.save_figure(fig, tmp_path, "auroc")) == 2
+
+
+def test_paper_numbers_are_data_with_sources():
+    rr = paper_results.reranking()
+    assert set(rr.columns) >= {"setting", "method", "rm", "agg", "group", "n", "accuracy", "source"}
+    assert rr["accuracy"].between(0, 1).all() and rr["source"].str.len().gt(20).all()
+    oprm = rr[(rr.setting == "34b+34b") & (rr.rm == "oprm") & (rr.group == "all")]
+    assert oprm["accuracy"].tolist() == [0.5245]
+    assert paper_results.prm800k_curve().set_index("n").loc[1860, "accuracy"] == 0.782
+    g = paper_results.greedy()
+    assert g[(g.method == "PPO+PRM") & (g.setting == "7b PRM800K") & (g.group == "hard")]["accuracy"].item() == 0.141
