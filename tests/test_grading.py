@@ -129,3 +129,23 @@ def test_importing_the_grader_loads_neither_torch_nor_sympy():
             "print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+FUZZ_TOKENS = ["\\$", "$", " ", "\\text{", "\\text{ ", "}", "{", "\\frac", "\\dfrac", "\\sqrt", "1", "23", "0.5", ",", ".",
+               "x", "=", "\\in", "(", ")", "[", "]", "\\{", "\\}", "\\left(", "\\right)", "\\cup", "^", "_", "^\\circ",
+               "\\%", " or ", " cm", "units", "\\!", "{,}", "\\\\", "&", "\\begin{pmatrix}", "\\end{pmatrix}", "-", "+",
+               "/", "\\pi", "\\boxed{", "\\infty", "\\pm", "(C)", "\\", "\u03c0", "\u2212", "\u00b0", "1,000", "!"]
+
+
+def test_random_token_soup_never_raises():
+    """Normalization and the in-process rules must survive any string (sympy is stubbed out here)."""
+    import random
+
+    from e2h.grading.compare import grade_normalized
+
+    rng = random.Random(0)
+    for _ in range(3000):
+        text = "".join(rng.choice(FUZZ_TOKENS) for _ in range(rng.randint(1, 12)))
+        normal = normalize_answer(text)
+        assert isinstance(normal, str)
+        assert grade_normalized(normal, normalize_answer(text + "1"), lambda g, p: False) in (True, False)

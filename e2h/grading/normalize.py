@@ -57,6 +57,7 @@ _THOUSANDS_WHOLE_RE = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _SPACE_KEEP_RE = re.compile(r"(\\[a-zA-Z]+)\s+(?=[a-zA-Z])")
 _PREFIX_RE = re.compile(r"^(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?(?:=|\\in(?![a-zA-Z]))(?!=)")
 _SCRIPT_RE = re.compile(r"([\^_])([0-9a-zA-Z])")
+_COMMAND_RE = re.compile(r"\\[a-zA-Z]+|\\.")
 
 
 def _match_brace(s: str, i: int) -> int:
@@ -104,14 +105,10 @@ def _resolve_text(s: str) -> str:
     return "".join(out)
 
 
-def _unwrap_outer(s: str, open_: str, close: str) -> str:
-    while s.startswith(open_) and s.endswith(close):
-        if open_ == "{" and _match_brace(s, 0) != len(s) - 1:
-            break
-        inner = s[len(open_):len(s) - len(close)]
-        if open_ != "{" and (inner.count(open_) != inner.count(close)):
-            break
-        s = inner.strip()
+def _unwrap_braces(s: str) -> str:
+    """``{{5}}`` -> ``5``: braces around the whole answer group nothing."""
+    while s.startswith("{") and _match_brace(s, 0) == len(s) - 1:
+        s = s[1:-1].strip()
     return s
 
 
@@ -129,18 +126,14 @@ def _fix_args(s: str, command: str, nargs: int) -> str:
             continue
         out.append(s[i:j + n])
         k = j + n
-        for arg in range(nargs):
+        if command == "\\sqrt" and s.startswith("[", k) and s.find("]", k) > 0:  # \sqrt[3]2: keep the index
+            out.append(s[k:s.find("]", k) + 1])
+            k = s.find("]", k) + 1
+        for _ in range(nargs):
             while k < len(s) and s[k] == " ":
                 k += 1
             if k >= len(s):
                 break
-            if command == "\\sqrt" and arg == 0 and s[k] == "[":  # \sqrt[3]{x}: keep the index, fix the radicand
-                end = s.find("]", k)
-                if end < 0:
-                    break
-                out.append(s[k:end + 1])
-                k = end + 1
-                continue
             if s[k] == "{":
                 end = _match_brace(s, k)
                 if end < 0:  # unbalanced from here on: leave the rest alone (rescanning it is quadratic)
@@ -148,10 +141,10 @@ def _fix_args(s: str, command: str, nargs: int) -> str:
                     return "".join(out)
                 out.append(s[k:end + 1])
                 k = end + 1
-            elif s[k] == "\\":
-                m = re.match(r"\\[a-zA-Z]+|\\.", s[k:])
+            elif s[k] == "\\" and _COMMAND_RE.match(s, k):
+                m = _COMMAND_RE.match(s, k)
                 out.append("{" + m.group(0) + "}")
-                k += m.end()
+                k = m.end()
             elif s[k].isalnum():
                 out.append("{" + s[k] + "}")
                 k += 1
@@ -187,13 +180,12 @@ def _clean(s: str) -> str:
     s = re.sub(r"\s+", " ", _resolve_text(s)).strip()  # single spaces first: "\s*" on long runs is quadratic
     s = _TRAILING_UNIT_RE.sub("", s)
     s = _CONNECTIVE_RE.sub(",", s)
+    s = _fix_args(_fix_args(_fix_args(s, "\\frac", 2), "\\sqrt", 1), "\\binom", 2)
     s = _SPACE_KEEP_RE.sub("\\1\x00", s).replace(" ", "").replace("\x00", " ")
-    s = _unwrap_outer(s, "{", "}")
+    s = _unwrap_braces(s)
     s = s.rstrip(".").rstrip("\\").strip()
     if _THOUSANDS_WHOLE_RE.fullmatch(s):
         s = s.replace(",", "")
-    s = _fix_args(_fix_args(s, "\\frac", 2), "\\sqrt", 1)
-    s = _fix_args(s, "\\binom", 2)
     s = _SCRIPT_RE.sub(r"\1{\2}", s)
     s = _strip_prefix(s)
     return s
@@ -217,7 +209,8 @@ _TEX_FRAC_RE = re.compile(r"([-+]?)\\frac\{([-+]?)(\d+)\}\{([-+]?)(\d+)\}")
 _MIXED_RE = re.compile(r"([-+]?)(\d+)\\frac\{(\d+)\}\{(\d+)\}")
 _CHOICE_RE = re.compile(r"\(([a-zA-Z])\)")
 MAX_ANSWER_CHARS = 20_000
-_MAX_NUMBER_CHARS = 200  # longer digit strings stay as written: no value is worth a 4,300-digit int conversion
+_MAX_NUMBER_CHARS = 200
+_PM_RE = re.compile(r"\\pm(?![a-zA-Z]) ?")  # longer digit strings stay as written: no value is worth a 4,300-digit int conversion
 
 
 def _render_fraction(sign: int, num: int, den: int) -> str:
@@ -229,6 +222,8 @@ def _render_fraction(sign: int, num: int, den: int) -> str:
 
 def _canonical_atom(s: str) -> str:
     s = _strip_prefix(s)
+    if s.startswith("+") and s.lstrip("+") and not s.lstrip("+").startswith("-"):  # "+5" is 5
+        s = _unwrap_braces(s.lstrip("+"))
     m = _CHOICE_RE.fullmatch(s)
     if m:  # multiple choice "(C)" == "C"
         s = m.group(1)
@@ -249,15 +244,15 @@ def _canonical_atom(s: str) -> str:
         if m and 0 < int(m.group(3)) < int(m.group(4)):  # 6\frac{1}{5} is the mixed number 31/5
             whole, num, den = int(m.group(2)), int(m.group(3)), int(m.group(4))
             return _render_fraction(-1 if m.group(1) == "-" else 1, whole * den + num, den)
-    return _lower_outside_commands(s.lstrip("+"))
+    return _lower_outside_commands(s)
 
 
 def _canonical(node, several: bool = True):
     """Canonical leaves; where several answers may stand (top level, lists, sets), ``a \\pm b`` is two answers."""
     if isinstance(node, Atom):
-        if several and node.text.count("\\pm") == 1:
-            return Seq("list", "", "", tuple(Atom(_canonical_atom(node.text.replace("\\pm", sign)))
-                                             for sign in ("+", "-")))
+        if several and len(_PM_RE.findall(node.text)) == 1:
+            options = [_canonical(parse(_PM_RE.sub(sign, node.text)), False) for sign in ("+", "-")]
+            return Seq("list", "", "", tuple(options))
         return Atom(_canonical_atom(node.text))
     if isinstance(node, Seq):
         several = node.kind in ("list", "set")
