@@ -36,8 +36,10 @@ _RERANKING = [
     ("34b+34b", "weighted", "oprm", "prod", "hard", 1024, 32.58),
 ]
 _PER_LEVEL = [
-    ("34b+34b", "majority", "", "", "level 5", 1024, 14.73), ("34b+34b", "weighted", "oprm", "prod", "level 5", 1024, 19.77),
-    ("34b+34b", "majority", "", "", "level 4", 1024, 38.69), ("34b+34b", "weighted", "oprm", "prod", "level 4", 1024, 46.08),
+    ("34b+34b", "majority", "", "", "level 5", 1024, 14.73),
+    ("34b+34b", "weighted", "oprm", "prod", "level 5", 1024, 19.77),
+    ("34b+34b", "majority", "", "", "level 4", 1024, 38.69),
+    ("34b+34b", "weighted", "oprm", "prod", "level 4", 1024, 46.08),
 ]
 # (setting, method, easy, hard, all) in %, greedy decoding
 _GREEDY = [

@@ -226,5 +226,5 @@ def paper_rows(paper: pd.DataFrame, rms=None) -> pd.DataFrame:
     return paper[(paper["rm"] == "") | paper["rm"].isin(list(rms))]
 
 
-__all__ = ["curve_label", "main_curves", "paper_rows", "plot_accuracy_vs_n", "plot_auroc", "plot_levels", "plot_overoptimization",
-           "save_figure"]
+__all__ = ["curve_label", "main_curves", "paper_rows", "plot_accuracy_vs_n", "plot_auroc", "plot_levels",
+           "plot_overoptimization", "save_figure"]

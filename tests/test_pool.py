@@ -27,15 +27,19 @@ def test_a_good_pool_passes_and_lists_its_reward_models():
 
 @pytest.mark.parametrize("change, message", [
     (lambda d: d.drop(columns=["correct"]), "missing column(s) correct"),
-    (lambda d: d.assign(scores_prm=[[0.9], [], [0.1]]), "row 1 (problem_id='a', sample_idx=1): scores_prm is an empty"),
-    (lambda d: d.assign(scores_prm=[[0.9], [0.5], [0.1, np.nan]]), "row 2 (problem_id='b', sample_idx=0): scores_prm has a NaN at step 1"),
+    (lambda d: d.assign(scores_prm=[[0.9], [], [0.1]]),
+     "row 1 (problem_id='a', sample_idx=1): scores_prm is an empty"),
+    (lambda d: d.assign(scores_prm=[[0.9], [0.5], [0.1, np.nan]]),
+     "row 2 (problem_id='b', sample_idx=0): scores_prm has a NaN at step 1"),
     (lambda d: d.assign(scores_orm=[[0.7], [1.5], [0.4]]), "scores_orm has 1.5, outside [0, 1], at step 0"),
-    (lambda d: d.assign(sample_idx=[0, 0, 0]), "row 1 (problem_id='a', sample_idx=0): duplicated (problem_id, sample_idx)"),
+    (lambda d: d.assign(sample_idx=[0, 0, 0]),
+     "row 1 (problem_id='a', sample_idx=0): duplicated (problem_id, sample_idx)"),
     (lambda d: d.assign(answer_key=["2", "x", "5"]), "answer_key must be null exactly when answer is null"),
     (lambda d: d.assign(correct=[True, True, False]), "correct is True but the sample has no answer"),
     (lambda d: d.assign(level=[1, 1.5, 4]), "level 1.5 is not an integer"),
     (lambda d: d.assign(correct=[1, 0, 0]), "correct has dtype int64; expected bool"),
-    (lambda d: d.assign(step_labels=[[1, 1], [2], [0, 0, -1]]), "row 1 (problem_id='a', sample_idx=1): step_labels holds 2;"),
+    (lambda d: d.assign(step_labels=[[1, 1], [2], [0, 0, -1]]),
+     "row 1 (problem_id='a', sample_idx=1): step_labels holds 2;"),
 ])
 def test_bad_pools_are_refused_with_the_row_and_column(change, message):
     with pytest.raises(PoolError) as err:

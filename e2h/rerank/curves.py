@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from e2h.pool import PoolError, reward_models
-from e2h.rerank.ci import BOOTSTRAP, KINDS, SUBSETS, summarize
+from e2h.rerank.ci import BOOTSTRAP, SUBSETS, summarize
 from e2h.rerank.engine import METHODS, SCORED, Table, Variant, best_table, evaluate
 from e2h.rerank.select import AGGREGATORS, aggregate, groups_of, pack, step_scores
 
@@ -110,7 +110,7 @@ class Resampled:
 
 def resample(pool: pd.DataFrame, *, methods=METHODS, rms=None, aggs=DEFAULT_AGGS, ns=None,
              resamples: int = 1000, seed: int = 0, groups=None, size: int | None = None,
-             variants: list[Variant] | None = None, memory_mb: float = 48, workers: int | None = None,
+             variants: list[Variant] | None = None, memory_mb: float = 8, workers: int | None = None,
              progress: bool = True) -> Resampled:
     """Draw ``resamples`` subsets per problem and N and evaluate every variant on them (see docs/rerank.md).
 

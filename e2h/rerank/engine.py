@@ -73,28 +73,40 @@ def _blocks(ns: list[int], size: int) -> tuple[list[int], bool]:
 NEVER = -(2**62)  # vote key of the no-answer bucket: below any class, even after every slot is added to it
 
 
-def _chunk_credit(packed: Packed, tables: list[Table], idx: np.ndarray, orders_t: np.ndarray,
-                  relabel: np.ndarray, small: list[int]) -> list[np.ndarray]:
-    """Credit (P_c, B, J) of every variant for the problems ``idx`` at the resampled sizes ``small``.
+class _SlotIndex:
+    """Where draw b's s-th sample of a chunk's c-th problem sits in the chunk's relabelled (P_c * M) tables.
 
-    ``orders_t`` is (S, B): the first S slots of every draw. Gathered arrays are laid out (slot, problem, draw), so
-    each block of the N grid is a contiguous slab.
+    The index depends only on the chunk size, so it is built once per size and shared by every chunk (and thread).
     """
-    M, J, (S, B), Pc = packed.size, len(small), orders_t.shape, len(idx)
-    bounds = list(zip([0, *small[:-1]], small))
-    offsets = (np.arange(Pc) * M)[None, :, None]
-    # flat[s, c, b]: where draw b's s-th sample of the chunk's c-th problem sits in the chunk's (P_c * M) tables
-    flat = np.take((relabel[idx] + offsets[0]).ravel(), orders_t[:, None, :] + offsets)
 
-    def slots(rows: np.ndarray) -> np.ndarray:  # (P_c, M) → (S, P_c, B)
-        return np.take(rows.ravel(), flat)
+    def __init__(self, orders_t: np.ndarray, size: int):
+        self.orders_t, self.size, self._cache = orders_t, size, {}
+
+    def __call__(self, pc: int) -> np.ndarray:  # (S, P_c, B)
+        if pc not in self._cache:
+            self._cache[pc] = self.orders_t[:, None, :] + (np.arange(pc) * self.size)[None, :, None]
+        return self._cache[pc]
+
+
+def _chunk_credit(packed: Packed, tables: list[Table], idx: np.ndarray, where_of: _SlotIndex,
+                  relabel: np.ndarray, small: list[int]) -> list[np.ndarray]:
+    """Credit (J, P_c, B) of every variant for the problems ``idx`` at the resampled sizes ``small``.
+
+    Gathered arrays are laid out (slot, problem, draw), so each block of the N grid is a contiguous slab.
+    """
+    M, J, (S, B), Pc = packed.size, len(small), where_of.orders_t.shape, len(idx)
+    bounds = list(zip([0, *small[:-1]], small))
+    rl, at = relabel[idx], where_of(Pc)
+
+    def slots(rows: np.ndarray) -> np.ndarray:  # (P_c, M) → (S, P_c, B), through the problems' relabelling
+        return np.take(np.take_along_axis(rows, rl, axis=1).ravel(), at)
 
     def running_max(vals: np.ndarray) -> np.ndarray:  # (S, P_c, B, …) → (J, P_c, B, …) best among the first N
         return np.maximum.accumulate(np.stack([vals[lo:hi].max(0) for lo, hi in bounds]), axis=0)
 
-    def per_problem(table: np.ndarray, at: np.ndarray) -> np.ndarray:  # table (P_c, X)[c, at[j, c, b]] → (P_c, B, J)
+    def per_problem(table: np.ndarray, at: np.ndarray) -> np.ndarray:  # table (P_c, X)[c, at[j, c, b]] → (J, P_c, B)
         got = np.take_along_axis(table, at.transpose(1, 0, 2).reshape(Pc, -1), axis=1)
-        return got.reshape(Pc, J, B).transpose(0, 2, 1)
+        return got.reshape(Pc, J, B).transpose(1, 0, 2)
 
     out: list[np.ndarray | None] = [None] * len(tables)
     # Best-of-N ranks, pass@N correctness and "answered" are small integers: they travel four int16 fields per
@@ -110,11 +122,11 @@ def _chunk_credit(packed: Packed, tables: list[Table], idx: np.ndarray, orders_t
         top = running_max(slots(packed16.view(np.int64)[..., 0]).view(np.int16).reshape(S, Pc, B, 4))
         for f, (v, t) in enumerate(group):
             if t is None:
-                answered = top[..., f].transpose(1, 2, 0) > 0  # (P_c, B, J)
+                answered = top[..., f] > 0  # (J, P_c, B)
             elif t.kind == "best":  # rank + 1: column 0 of by_rank is "nothing answered was drawn"
                 out[v] = per_problem(t.by_rank[idx], top[..., f].astype(np.int64) + 1)
             else:
-                out[v] = top[..., f].transpose(1, 2, 0).astype(float)
+                out[v] = top[..., f].astype(float)
 
     K = int(packed.n_classes[idx].max(initial=0)) + 1  # + 1: the no-answer bucket
     where = None
@@ -139,8 +151,8 @@ def _chunk_credit(packed: Packed, tables: list[Table], idx: np.ndarray, orders_t
                 win[j] = totals.reshape(Pc, B, K).argmax(axis=2)
             out[v] = per_problem(credit_table, win) * answered
         elif t.kind == "single":  # the first drawn sample, whatever N
-            first = np.take(packed.correct[idx].ravel(), flat[0])
-            out[v] = np.repeat(first[:, :, None], J, axis=2)
+            first = np.take_along_axis(packed.correct[idx], rl, axis=1)[:, where_of.orders_t[0]]
+            out[v] = np.broadcast_to(first, (J, Pc, B))
     return out
 
 
@@ -164,7 +176,7 @@ def _chunks(packed: Packed, B: int, S: int, J: int, memory_mb: float) -> list[np
 
 
 def evaluate(packed: Packed, tables: list[Table], ns: list[int], masks: dict[str, np.ndarray], *,
-             resamples: int, seed: int, memory_mb: float = 48, workers: int | None = None,
+             resamples: int, seed: int, memory_mb: float = 8, workers: int | None = None,
              progress: bool = True) -> tuple[np.ndarray, ...]:
     """Per-draw accuracy of every table, group and N: ``(subsets, bootstrap)``, each (V, G, B, len(ns)).
 
@@ -177,21 +189,20 @@ def evaluate(packed: Packed, tables: list[Table], ns: list[int], masks: dict[str
     ns = sorted(set(ns))
     small, full = _blocks(ns, M)
     orders, relabel = draw_orders(P, M, B, seed)
-    orders_t = np.ascontiguousarray(orders[:, :small[-1]].T) if small else None
+    where_of = _SlotIndex(np.ascontiguousarray(orders[:, :small[-1]].T), M) if small else None
     names = list(masks)
     mask = np.stack([masks[g] for g in names]).astype(np.float64)           # (G, P)
     boot = np.stack([bootstrap_counts(masks[g], B, seed, g) for g in names])  # (G, B, P)
-    sizes = np.maximum(mask.sum(1), 1)[:, None, None]
     V, G, J = len(tables), len(names), len(ns)
-    sub_sum, boot_sum = np.zeros((V, G, B, J)), np.zeros((V, G, B, J))
+    sub_sum, boot_sum = np.zeros((V, G, J, B)), np.zeros((V, G, J, B))
+    boot_t = np.ascontiguousarray(boot.transpose(0, 2, 1))                    # (G, P, B)
 
     def add(idx: np.ndarray, credits: list[np.ndarray], cols: slice, which: list[int]) -> None:
-        """Add the chunk's credits (each (P_c, B, j)) of the variants ``which`` to the per-group sums."""
-        c = np.stack(credits)                                                   # (V', P_c, B, j)
-        sub_sum[which, :, :, cols] += np.einsum("gp,vpbj->vgbj", mask[:, idx], c)
-        flat = c.transpose(2, 1, 0, 3).reshape(B, len(idx), -1)                 # (B, P_c, V' j)
-        got = np.matmul(boot[:, :, idx].transpose(1, 0, 2), flat)              # (B, G, V' j)
-        boot_sum[which, :, :, cols] += got.reshape(B, G, len(which), -1).transpose(2, 1, 0, 3)
+        """Add the chunk's credits (each (j, P_c, B)) of the variants ``which`` to the per-group sums."""
+        w = boot_t[:, idx]                                                      # (G, P_c, B)
+        for v, c in zip(which, credits):
+            sub_sum[v, :, cols] += np.tensordot(mask[:, idx], c, axes=([1], [1]))
+            boot_sum[v, :, cols] += (c[None] * w[:, None]).sum(axis=2)
 
     singles = [v for v, t in enumerate(tables) if t.kind == "single"]
     if small:
@@ -199,27 +210,22 @@ def evaluate(packed: Packed, tables: list[Table], ns: list[int], masks: dict[str
         # numpy releases the GIL in take / add.at / argmax, so threads over chunks use several cores
         workers = max(1, workers or min(2, os.cpu_count() or 1))
         with ThreadPoolExecutor(workers) as pool:
-            run = (lambda idx: _chunk_credit(packed, tables, idx, orders_t, relabel, small))
+            run = (lambda idx: _chunk_credit(packed, tables, idx, where_of, relabel, small))
             results = pool.map(run, chunks) if workers > 1 else map(run, chunks)
-            pending: list = []  # summing ≥ 64 problems at a time keeps the bootstrap products efficient
-            for i, (idx, credits) in enumerate(tqdm(zip(chunks, results), total=len(chunks),
-                                                    desc=f"re-ranking {P} problems × {B} draws",
-                                                    disable=not progress)):
-                pending.append((idx, credits))
-                if sum(len(x) for x, _ in pending) >= 64 or i == len(chunks) - 1:
-                    add(np.concatenate([x for x, _ in pending]),
-                        [np.concatenate([c[v] for _, c in pending]) for v in range(V)],
-                        slice(0, len(small)), list(range(V)))
-                    pending = []
+            for idx, credits in tqdm(zip(chunks, results), total=len(chunks),
+                                     desc=f"re-ranking {P} problems × {B} draws", disable=not progress):
+                add(idx, credits, slice(0, len(small)), list(range(V)))
     if full:  # N = M: every draw holds every sample; evaluate once, as a single draw in slot order
         ident = np.arange(M)[None, :]
         same = np.tile(ident, (P, 1))
         others = [v for v in range(V) if v not in singles]
         for idx in _chunks(packed, 1, M, 1, memory_mb):
-            credits = _chunk_credit(packed, tables, idx, ident.T, same, [M])
-            add(idx, [np.broadcast_to(credits[v], (len(idx), B, 1)) for v in others], slice(J - 1, J), others)
+            credits = _chunk_credit(packed, tables, idx, _SlotIndex(ident.T, M), same, [M])
+            add(idx, [credits[v] for v in others], slice(J - 1, J), others)  # (1, P_c, 1): same for every draw
         if singles:  # a single sample is still a random draw at N = M
-            credit = np.take_along_axis(packed.correct, relabel, axis=1)[:, orders[:, 0]]
+            credit = np.take_along_axis(packed.correct, relabel, axis=1)[:, orders[:, 0]]  # (P, B)
             for idx in np.array_split(np.arange(P), max(1, P // 256)):
-                add(idx, [credit[idx][:, :, None]] * len(singles), slice(J - 1, J), singles)
-    return sub_sum / sizes, boot_sum / sizes
+                add(idx, [credit[idx][None]] * len(singles), slice(J - 1, J), singles)
+    sizes = np.maximum(mask.sum(1), 1)[:, None, None]
+    return (np.ascontiguousarray((sub_sum / sizes).transpose(0, 1, 3, 2)),
+            np.ascontiguousarray((boot_sum / sizes).transpose(0, 1, 3, 2)))
