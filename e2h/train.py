@@ -131,14 +131,15 @@ def train(model, tokenizer, examples: list[dict], cfg, out_dir: str | Path, *, k
                           num_training_steps=len(plan))
     optim = acc.prepare(optim)
     label_dtype = torch.long if kind == "lm" else torch.float
-    record = {"step": [], "loss": [], "lr": [], "examples": len(examples), "world_size": acc.num_processes}
+    record = {"step": [], "loss": [], "lr": [], "step_seconds": [], "step_tokens": [], "examples": len(examples),
+              "world_size": acc.num_processes}
     tokens, t0 = 0, time.perf_counter()
     bar = tqdm(plan, desc=desc, disable=not acc.is_local_main_process, unit="step")
     for step, indices in enumerate(bar):
         chunks = micro_batches(indices, acc.process_index, acc.num_processes, cfg.micro_batch_size)
         local = sum(label_count(examples[i], kind) for m, w in chunks if w for i in m)
         total = int(acc.reduce(torch.tensor(local, device=acc.device), reduction="sum"))
-        step_loss = torch.zeros((), device=acc.device)
+        step_loss, t_step, tokens_before = torch.zeros((), device=acc.device), time.perf_counter(), tokens
         for j, (idx, weight) in enumerate(chunks):
             batch = {k: v.to(acc.device) for k, v in
                      collate([examples[i] for i in idx], tokenizer.pad_token_id, label_dtype).items()}
@@ -160,6 +161,8 @@ def train(model, tokenizer, examples: list[dict], cfg, out_dir: str | Path, *, k
         record["step"].append(step + 1)
         record["loss"].append(mean_loss)
         record["lr"].append(sched.get_last_lr()[0])
+        record["step_seconds"].append(time.perf_counter() - t_step)  # the loss reduce above synchronises
+        record["step_tokens"].append(tokens - tokens_before)  # this process's non-padding tokens
         bar.set_postfix(loss=f"{mean_loss:.4f}")
     record["seconds"] = time.perf_counter() - t0
     record["tokens_per_s"] = float(acc.reduce(torch.tensor(tokens, device=acc.device), reduction="sum")) / max(
