@@ -136,9 +136,9 @@ def _append(args, fast_s, cpu_s, slice_s, plain_s, n_variants, n_ns) -> None:
     if "## Re-ranking" not in text:
         text = text.rstrip("\n") + (
             "\n\n## Re-ranking\n\n"
-            "Targets (issue 5): the full curve set in ≤ 10 s and ≥ 50× a plain per-draw loop. Command: "
-            "`.venv/bin/python benchmarks/rerank.py --append`. Engine time covers packing the pool, the draws and "
-            "the table; the plain loop is timed on a slice (problems × draws) and scaled up. The machine is shared: "
+            "Targets (issue 5): the full curve set in ≤ 10 s and ≥ 50× a plain per-draw loop. Command:\n"
+            "`.venv/bin/python benchmarks/rerank.py --append`. Engine time covers packing the pool, the draws and\n"
+            "the table; the plain loop is timed on a slice (problems × draws) and scaled up. The machine is shared:\n"
             "the load average at the time is given, and CPU time is less sensitive to it than wall time.\n\n"
             "| date | machine | problems × samples | B | curves × N × groups | engine wall / CPU | load | "
             "plain loop, scaled (slice) | speed-up |\n"

@@ -1,6 +1,8 @@
 """Selectors and aggregators on tiny pools with hand-computed answers; draws, ties and intervals."""
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -193,3 +195,10 @@ def test_threads_and_chunk_sizes_do_not_change_the_numbers():
     a = resample(pool, resamples=30, progress=False, workers=1, memory_mb=1)
     b = resample(pool, resamples=30, progress=False, workers=2, memory_mb=512)
     assert np.allclose(a.subsets, b.subsets, atol=1e-12) and np.allclose(a.bootstrap, b.bootstrap, atol=1e-12)
+
+
+def test_the_analysis_half_imports_neither_torch_nor_transformers():
+    code = ("import sys, e2h.pool, e2h.rerank, e2h.rerank.__main__, e2h.plots, e2h.paper_results, e2h.prm800k_scored; "
+            "print([m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers')])")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr
