@@ -65,8 +65,8 @@ class RewardScorer:
     def rewards_at(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                    positions: list[list[int]]) -> list[list[float]]:
         """Raw rewards (logits) of a right-padded batch at the given token positions of each row."""
-        hidden = self.base(input_ids=input_ids.to(self.device),
-                           attention_mask=attention_mask.to(self.device)).last_hidden_state
+        hidden = self.base(input_ids=input_ids.to(self.device), attention_mask=attention_mask.to(self.device),
+                           use_cache=False).last_hidden_state
         rows = torch.tensor([i for i, ps in enumerate(positions) for _ in ps], device=self.device)
         cols = torch.tensor([p for ps in positions for p in ps], device=self.device)
         r = hidden[rows, cols].float() @ self.weight
