@@ -1,16 +1,16 @@
 """The vectorized resampling engine: per subset draw and problem, the credit of each selector at every N.
 
-Work is done a chunk of problems at a time, all B draws and all N at once; there is no Python loop over draws or
-problems inside a chunk. For a chunk, the samples of every draw are gathered with one shared index (see
-:mod:`e2h.rerank.draws`) into a (slots, problems, draws) array, where slots are the first ``S`` positions of the
-draw's ordering and the N grid cuts them into consecutive blocks. Then:
+Work is done a chunk of problems at a time (chunks run on threads: numpy releases the GIL), all B draws and all N
+at once; there is no Python loop over draws or problems inside a chunk. For a chunk, the samples of every draw are
+gathered with one shared index (see :mod:`e2h.rerank.draws`) into a (slots, problems, draws) array, where slots are
+the first ``S`` positions of the draw's ordering and the N grid cuts them into consecutive blocks. Then:
 
 - **voting** (majority and weighted): block by block, each slot adds its integer weight, times K, to the running
   total of (problem, draw, answer class) with one scatter-add; the totals start at each class's tie priority, so
-  after each block ``argmax`` of ``total * K + priority`` is the winner at that N with ties resolved,
-  and a total below K means no answered sample was drawn;
+  after each block ``argmax`` of ``total * K + priority`` is the winner at that N with ties resolved;
 - **best-of-N**: a slot's rank (score, then tie priority) — the running maximum over blocks is the winner's rank;
-- **pass@N**: the running maximum of correctness; **single**: the first slot's correctness.
+- **pass@N**: the running maximum of correctness, and likewise "was any answered sample drawn" (else no selector
+  has a winner); **single**: the first slot's correctness.
 
 N equal to the pool size is one deterministic evaluation of all slots, shared by every draw.
 """
