@@ -58,12 +58,20 @@ def _pick(table: pd.DataFrame, ci: str, curves, groups) -> pd.DataFrame:
     return t
 
 
+def _palette(names: list[str]) -> dict:
+    """Distinct colours for up to 20 curves."""
+    return dict(zip(names, sns.color_palette("tab10" if len(names) <= 10 else "tab20", len(names))))
+
+
 def _panels(n: int, width: float = 4.6, height: float = 3.6):
     cols = min(n, 3)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows + 0.8), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows + 0.8), squeeze=False, sharey=True,
+                             sharex=True)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
+    for ax in axes.ravel()[:n]:  # every panel keeps its own N labels, whatever its place in the grid
+        ax.tick_params(labelbottom=True)
     return fig, axes.ravel()[:n]
 
 
@@ -73,7 +81,7 @@ def plot_accuracy_vs_n(table: pd.DataFrame, *, groups=("all", "easy", "hard"), c
     sns.set_theme(style="whitegrid", context="notebook")
     t = _pick(table, ci, curves, [g for g in groups if g in set(table["group"])])
     names = list(dict.fromkeys(t["curve"]))
-    palette = dict(zip(names, sns.color_palette("tab10", len(names))))
+    palette = _palette(names)
     panel_groups = [g for g in groups if g in set(t["group"])]
     fig, axes = _panels(len(panel_groups))
     for ax, g in zip(axes, panel_groups):
@@ -153,7 +161,7 @@ def plot_overoptimization(differences: pd.DataFrame, *, groups=("all", "easy", "
     t = _pick(d, ci, None, [g for g in groups if g in set(d["group"])])
     baseline = t["vs"].iloc[0]
     names = list(dict.fromkeys(t["curve"]))
-    palette = dict(zip(names, sns.color_palette("tab10", len(names))))
+    palette = _palette(names)
     panel_groups = [g for g in groups if g in set(t["group"])]
     fig, axes = _panels(len(panel_groups))
     for ax, g in zip(axes, panel_groups):
