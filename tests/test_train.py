@@ -124,7 +124,7 @@ def test_reward_model_starts_at_log2_and_learns(tiny, tmp_path, layout):
         recs.append({"problem": r["problem"], "solution": r["solution"], "labels": [1] * len(steps)})
         bad = r["solution"].replace(steps[1].split(" = ")[1], "99", 1)
         recs.append({"problem": r["problem"], "solution": bad, "labels": [1, 0]})
-    examples = [reward_example(tok, r, layout=layout) for r in recs] * 4
+    examples = [reward_example(tok, r, layout=layout) for r in recs] * 2
     rec = train(model, tok, examples, _cfg(RewardParams, epochs=3), tmp_path / "rm", kind="reward")
     assert rec["loss"][0] == pytest.approx(math.log(2), abs=1e-6)  # zero head: p = 0.5 everywhere
     assert rec["loss"][-1] < rec["loss"][0] - 0.05
