@@ -250,6 +250,11 @@ def _convert(value, tp, where: str):
         return _build(tp, value, where)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str):  # YAML 1.1 reads 2e-5 (no dot) as a string
+        try:
+            return float(value)
+        except ValueError:
+            raise ParamsError(f"{where}: expected float, got str {value!r}") from None
     if tp is bool and not isinstance(value, bool) or tp is not bool and isinstance(value, bool):
         raise ParamsError(f"{where}: expected {_type_name(tp)}, got {value!r}")
     if not isinstance(value, tp):

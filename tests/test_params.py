@@ -99,3 +99,10 @@ def test_math_source_falls_back_to_env_and_embedded_needs_no_data(tmp_path, monk
     assert load_params(write(tmp_path, "data: {source: embedded}\n")).data.data_dir is None
     monkeypatch.setenv("E2H_DATA_DIR", str(tmp_path))
     assert load_params(write(tmp_path, "data: {source: math}\n")).data.data_dir == str(tmp_path)
+
+
+def test_floats_written_without_a_dot_are_read(tmp_path):
+    p = load_params(write(tmp_path, "data: {source: embedded}\nsft: {lr: 2e-5}\n"))
+    assert p.sft.lr == 2e-5
+    with pytest.raises(ParamsError, match=r"sft.lr: expected float, got str 'fast'"):
+        load_params(write(tmp_path, "data: {source: embedded}\nsft: {lr: fast}\n"))
