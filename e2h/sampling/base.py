@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 # Why a sample ended: "stop" = it produced EOS, "length" = it ran into max_new_tokens.
 FINISH_REASONS = ("stop", "length")
@@ -65,8 +65,14 @@ class Sampler(Protocol):
 
     backend: str
 
-    def generate(self, prompts: Sequence[str], config: SamplingConfig, seeds: Sequence[int]) -> list[list[Sample]]:
-        """``config.n`` samples per prompt, in order; ``seeds[i]`` makes prompt i's samples reproducible."""
+    def generate(self, prompts: Sequence[str], config: SamplingConfig, seeds: Sequence[int],
+                 on_batch: Callable[[int, int], None] | None = None) -> list[list[Sample]]:
+        """``config.n`` samples per prompt, in order; ``seeds[i]`` makes prompt i's samples reproducible;
+        ``on_batch(samples, tokens)`` reports progress."""
+        ...
+
+    def close(self) -> None:
+        """Release the model and its memory."""
         ...
 
 

@@ -90,3 +90,9 @@ class HFSampler:
             if on_batch is not None:
                 on_batch(len(chunk), tokens)
         return out  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Free the model (and, on a GPU, its cached memory) for the stage that runs next."""
+        self.model = None
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()

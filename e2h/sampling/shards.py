@@ -90,7 +90,10 @@ def model_fingerprint(model_path) -> str:
 def run_key(problems: pd.DataFrame, prompts: list[str], model_path, config: SamplingConfig, backend: str,
             seed: int, shard_size: int) -> tuple[str, dict]:
     """The digest naming a shard folder, and the readable record of what went into it."""
-    record = {"config": config.__dict__, "backend": backend, "seed": seed, "shard_size": shard_size,
+    # Only what can change a sample: vLLM ignores hf's batching and cache, hf ignores vLLM's engine settings.
+    ignored = {"vllm": ("batch_size", "hf_cache"), "hf": ("tensor_parallel_size", "gpu_memory_utilization")}
+    settings = {k: v for k, v in config.__dict__.items() if k not in ignored.get(backend, ())}
+    record = {"config": settings, "backend": backend, "seed": seed, "shard_size": shard_size,
               "model_path": str(model_path), "model": model_fingerprint(model_path),
               "problems": hashlib.sha256(json.dumps([list(problems["problem_id"]), prompts]).encode()).hexdigest(),
               "num_problems": len(problems)}
@@ -127,6 +130,7 @@ def sample_shards(problems: pd.DataFrame, model_path, config: SamplingConfig, sh
     todo = [i for i, p in enumerate(paths) if not p.exists()]
     done_samples = sum(min(shard_size, len(problems) - starts[i]) for i in range(len(starts)) if i not in todo)
     rate = _Rate(len(problems) * config.n, done_samples * config.n, progress)
+    own = sampler is None  # a sampler loaded here is closed here: a vLLM engine holds its GPU memory until then
     try:
         for i in todo:
             if sampler is None:  # loaded only when something is left to sample
@@ -144,6 +148,8 @@ def sample_shards(problems: pd.DataFrame, model_path, config: SamplingConfig, sh
                 on_shard(i, df)
     finally:
         rate.close()
+        if own and sampler is not None:
+            sampler.close()
     dt = time.perf_counter() - rate.start
     return paths, {"new_samples": rate.samples, "new_tokens": rate.tokens, "seconds": dt,
                    "samples_per_s": rate.samples / dt if rate.samples else None,
@@ -182,9 +188,8 @@ def sample_pool(problems, model_path, params, out_path, *, split: str | None = N
     model and settings skips finished shards, and returns the existing pool without loading the model when it is
     complete. ``on_shard(index, rows)`` runs after each new shard is written (progress hooks, tests).
     """
-    from e2h.pool import write_pool
-
     from e2h.format import format_prompt
+    from e2h.pool import write_pool
     from e2h.sampling.base import config_from_params
 
     out_path = Path(out_path)
