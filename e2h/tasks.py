@@ -89,15 +89,19 @@ def check_steps(problem: str, steps: list[str]) -> list[int]:
     gets 0, and nothing after it (PRM800K's labellers also stop at the first error).
 
     A step is correct when it subtracts the next number of the problem from the running value and states the
-    result exactly. Extra steps beyond the chain are wrong. The final ``# Answer`` is not a step here; grade it
-    with the grader.
+    result exactly. Extra steps beyond the chain are wrong. A step that carries the ``# Answer`` section (the
+    last one, in the paper's format) must also state the running value as the answer, as a PRM800K labeller
+    would mark a final step whose answer contradicts the work.
     """
     numbers = parse_problem(problem)
     value, labels = numbers[0], []
     for i, step in enumerate(steps):
-        m = _STEP.match(step.split("\n\n# Answer")[0])
+        work, has_answer, answer = step.partition("\n\n# Answer")
+        m = _STEP.match(work)
         ok = (m is not None and i + 1 < len(numbers) and int(m.group(1)) == value
               and int(m.group(2)) == numbers[i + 1] and int(m.group(3)) == value - numbers[i + 1])
+        if ok and has_answer:
+            ok = answer.strip() == str(value - numbers[i + 1])
         labels.append(int(ok))
         if not ok:
             break

@@ -34,6 +34,8 @@ def test_reference_solutions_pass_the_checker_and_follow_the_paper_format():
     (["twenty minus three"], [0]),                                             # not a step at all
     (["20 - 3 = 17", "17 - 12 = 5", "5 - 1 = 4", "4 - 2 = 2", "2 - 1 = 1"], [1, 1, 1, 1, 0]),  # extra step
     ([], []),
+    (["20 - 3 = 17", "17 - 12 = 5", "5 - 1 = 4", "4 - 2 = 2\n\n# Answer\n\n2"], [1, 1, 1, 1]),
+    (["20 - 3 = 17", "17 - 12 = 5", "5 - 1 = 4", "4 - 2 = 2\n\n# Answer\n\n3"], [1, 1, 1, 0]),  # answer contradicts
 ])
 def test_checker_labels_good_until_the_first_bad_step(steps, labels):
     assert tasks.check_steps("Compute 20 - 3 - 12 - 1 - 2.", steps) == labels
