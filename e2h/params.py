@@ -58,6 +58,7 @@ class SampleParams:
     """Stages 02 and 04: sampling solutions (``e2h.sampling``). Defaults are tiny CPU settings."""
 
     backend: Literal["auto", "hf", "vllm"] = "auto"  # auto: vLLM when it imports and a CUDA GPU is present
+    policy: Optional[str] = None  # hub id or folder to sample from; null: the run's SFT policy (<run_dir>/sft)
     n: int = 4  # samples per test problem (paper: 1024)
     temperature: float = 0.7  # 0 = greedy
     top_k: int = 0  # 0 = off
@@ -128,6 +129,10 @@ class SFTParams(TrainParams):
     levels: list[int] = field(default_factory=lambda: [1, 2, 3])  # easy-to-hard; [1, 2, 3, 4, 5] = full data
     eval_max_new_tokens: int = 256  # greedy accuracy on val in the notebook
     eval_max_problems: Optional[int] = None
+    # Checkpoint selection: every select_every steps, greedy accuracy on the *easy* (levels 1-3) validation
+    # problems; training stops at the first checkpoint reaching select_target. Hard levels are never looked at.
+    select_target: Optional[float] = None
+    select_every: int = 25
 
 
 @dataclass
@@ -175,6 +180,7 @@ class RerankParams:
 class Params:
     name: str = ""  # defaults to the file's stem
     seed: int = 0
+    stages: Optional[str] = None  # the runner's default --stages (e.g. "00,04-08" when nothing is trained); null: all
     runs_dir: str = path_field("runs", must_exist=False)
     data: DataParams = field(default_factory=DataParams)
     sample: SampleParams = field(default_factory=SampleParams)

@@ -113,7 +113,7 @@ def run(params_file: str | Path, *, stages: str | None = None, force: bool = Fal
     notebooks_dir = Path(notebooks_dir or project_root(params_file) / "notebooks")
     digest = params.digest()
     walls = {}
-    for stage in select_stages(list_stages(notebooks_dir), stages):
+    for stage in select_stages(list_stages(notebooks_dir), stages or params.stages):
         if not force and is_done(params.run_dir, stage, digest):
             print(f"[e2h] {stage.stem}: done earlier under the same params, skipped", flush=True)
             walls[stage.stem] = 0.0
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="execute the numbered notebooks for a params file")
     r.add_argument("params", help="params YAML, e.g. params/default.yaml")
-    r.add_argument("--stages", help="which stages, e.g. 03-06 or 00,04 (default: all)")
+    r.add_argument("--stages", help="which stages, e.g. 03-06 or 00,04 (default: the params file's `stages`, else all)")
     r.add_argument("--force", action="store_true", help="rerun stages even if done under the same params")
     r.add_argument("--html", action="store_true", help="also export each executed notebook to HTML")
     args = parser.parse_args(argv)

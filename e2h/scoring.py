@@ -183,7 +183,7 @@ def score_test_pool(p):
     import gc
 
     from e2h.data.splits import load_split
-    from e2h.pool import read_pool, write_pool
+    from e2h.pool import add_answer_keys, read_pool, write_pool
 
     run = Path(p.run_dir)
     pool = read_pool(run / "pool" / "samples.parquet")
@@ -194,5 +194,7 @@ def score_test_pool(p):
                           shard_size=p.score.shard_size, batch_size=p.score.batch_size)
         del scorer
         gc.collect()  # one 7b model at a time
+    if "answer_key" not in pool.columns:  # equivalent answers vote together in stage 06: decide it once, here
+        pool = add_answer_keys(pool)
     write_pool(pool, run / "pool" / "scored.parquet")
     return pool

@@ -114,11 +114,48 @@ def train_sft(p, *, out_dir: str | Path | None = None, accelerator=None) -> Path
     model, tok = load_model(base, dtype=p.sft.dtype, device="cpu")
     examples = [sft_example(tok, r, p.sft.max_length) for r in records]
     out = Path(out_dir or Path(p.run_dir) / "sft")
+    selection = EasyValSelector(p, tok) if p.sft.select_target is not None else None
     train(model, tok, examples, p.sft, out, kind="lm", desc="SFT", accelerator=acc,
+          callback=selection, callback_every=p.sft.select_every,
           extra_json={"e2h_train.json": {"stage": "sft", "source": resolve_source(p), "base": base,
-                                         "examples": len(examples), "params_digest": p.digest()}})
+                                         "examples": len(examples), "params_digest": p.digest(),
+                                         "selection": selection.history if selection else None}})
     return out
 
+
+
+class EasyValSelector:
+    """Training callback: greedy accuracy on the easy validation problems; stop once it reaches
+    ``sft.select_target``. A fully trained policy solves every level of the embedded task, leaving nothing to
+    re-rank, so the policy is the first checkpoint that is good enough *on easy problems*; choosing it on hard
+    ones would leak the evaluation into training."""
+
+    def __init__(self, p, tokenizer):
+        from e2h.data.splits import EASY_LEVELS, load_split
+        from e2h.sampling.base import SamplingConfig
+
+        easy = [r for r in load_split(p.run_dir, "val") if r.get("level") in EASY_LEVELS]
+        if not easy:
+            raise ValueError(f"sft.select_target needs level 1-3 problems in {p.run_dir}/data/val.jsonl")
+        self.problems, self.tokenizer, self.target = easy, tokenizer, p.sft.select_target
+        self.config = SamplingConfig(n=1, temperature=0.0, max_new_tokens=p.sft.eval_max_new_tokens,
+                                     batch_size=max(p.sample.batch_size, 1))
+        self.history: list[dict] = []
+
+    def __call__(self, step: int, model) -> bool:
+        from e2h.format import format_prompt
+        from e2h.grading import extract_answer, grade_many
+        from e2h.sampling.hf import HFSampler
+
+        sampler = HFSampler.from_loaded(model, self.tokenizer)
+        prompts = [format_prompt(r["problem"]) for r in self.problems]
+        samples = sampler.generate(prompts, self.config, seeds=[0] * len(prompts))
+        answers = [extract_answer(s[0].text) for s in samples]
+        accuracy = sum(grade_many(answers, [r["answer"] for r in self.problems], progress=False)) / len(answers)
+        self.tokenizer.padding_side = "right"  # the sampler switched it to left; training pads right
+        self.history.append({"step": step, "easy_val_accuracy": accuracy})
+        print(f"step {step}: greedy accuracy on {len(answers)} easy val problems {accuracy:.3f}", flush=True)
+        return accuracy >= self.target
 
 
 def greedy_eval(p, split: str = "val", *, progress: bool = True):

@@ -105,13 +105,16 @@ def prepare_model(model, cfg) -> object:
 
 
 def train(model, tokenizer, examples: list[dict], cfg, out_dir: str | Path, *, kind: Literal["lm", "reward"],
-          desc: str = "train", accelerator=None, extra_json: dict[str, dict] | None = None) -> dict:
+          desc: str = "train", accelerator=None, extra_json: dict[str, dict] | None = None,
+          callback=None, callback_every: int = 0) -> dict:
     """Train ``model`` on ``examples`` (dicts of ``input_ids`` and ``labels``) and save it to ``out_dir``.
 
     ``cfg`` is a ``TrainParams`` (lr, epochs, batch_size, micro_batch_size, schedule, seed, ...). The folder gets
     the model and tokenizer in HF format, ``losses.json``, ``loss_curve.png`` and ``extra_json`` (file name ->
     object); it appears only when complete.
-    Returns the training record (losses per step, tokens/s).
+    ``callback(step, model)`` runs every ``callback_every`` optimizer steps with the unwrapped model in eval mode;
+    it returns True to stop training there (checkpoint selection on validation data).
+    Returns the training record (losses per step, tokens/s, and ``stopped_at`` when a callback stopped it).
     """
     from accelerate.utils import DistributedType
     from transformers import get_scheduler
@@ -164,6 +167,13 @@ def train(model, tokenizer, examples: list[dict], cfg, out_dir: str | Path, *, k
         record["step_seconds"].append(time.perf_counter() - t_step)  # the loss reduce above synchronises
         record["step_tokens"].append(tokens - tokens_before)  # this process's non-padding tokens
         bar.set_postfix(loss=f"{mean_loss:.4f}")
+        if callback is not None and callback_every and (step + 1) % callback_every == 0:
+            model.eval()
+            stop = callback(step + 1, acc.unwrap_model(model))
+            model.train()
+            if stop:
+                record["stopped_at"] = step + 1
+                break
     record["seconds"] = time.perf_counter() - t0
     record["tokens_per_s"] = float(acc.reduce(torch.tensor(tokens, device=acc.device), reduction="sum")) / max(
         record["seconds"], 1e-9)

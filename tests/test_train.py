@@ -130,3 +130,40 @@ def test_reward_model_starts_at_log2_and_learns(tiny, tmp_path, layout):
     assert rec["loss"][-1] < rec["loss"][0] - 0.05
     again = AutoModelForTokenClassification.from_pretrained(tmp_path / "rm")
     assert again.config.num_labels == 1
+
+
+def test_callback_sees_the_model_and_can_stop_training(tiny, tmp_path):
+    model, tok = load_model(tiny)
+    seen = []
+
+    def stop_at_second(step, m):
+        seen.append((step, m.training))
+        return step >= 2
+
+    record = train(model, tok, _sft(tok) * 4, _cfg(batch_size=4, micro_batch_size=4, epochs=2), tmp_path / "m",
+                   kind="lm", callback=stop_at_second, callback_every=1)
+    assert seen == [(1, False), (2, False)]  # called in eval mode, every step, until it said stop
+    assert record["stopped_at"] == 2 and record["step"] == [1, 2]
+    assert (tmp_path / "m" / "config.json").is_file()  # the stopped checkpoint is what gets saved
+
+
+def test_easy_val_selector_stops_at_the_target(tmp_path):
+    from e2h.data.splits import build_splits
+    from e2h.params import load_params
+    from e2h.sft import EasyValSelector
+
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "t.yaml").write_text(
+        "data: {source: embedded, task_train: [4, 0, 0, 0, 0], task_val: [3, 3, 0, 2, 2], task_test: [1, 0, 0, 0, 0]}\n"
+        "sft: {select_target: 0.0, eval_max_new_tokens: 8}\n")
+    p = load_params(tmp_path / "params" / "t.yaml")
+    build_splits(p)
+    texts = [format_prompt(r["problem"]) + r["solution"] for r in RECORDS]
+    model, tok = load_model(make_tiny_model(tmp_path / "base", texts, seed=0))
+    selector = EasyValSelector(p, tok)
+    assert len(selector.problems) == 6  # levels 1-3 only: hard validation problems are never looked at
+    assert selector(5, model.eval()) is True  # any accuracy reaches a target of 0
+    assert selector.history[0]["step"] == 5 and 0 <= selector.history[0]["easy_val_accuracy"] <= 1
+    assert tok.padding_side == "right"
+    selector.target = 1.01
+    assert selector(6, model) is False

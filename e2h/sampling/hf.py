@@ -35,7 +35,17 @@ class HFSampler:
             raise FileNotFoundError(f"{model_path}: not an HF model folder (no config.json); "
                                     "expected the output of save_pretrained, e.g. run_dir/sft")
         # dtype "auto": bf16 on a GPU that has it, fp32 on CPUs; the tokenizer comes with a pad token.
-        self.model, self.tokenizer = load_model(model_path, dtype=config.dtype, device=device)
+        self._attach(*load_model(model_path, dtype=config.dtype, device=device))
+
+    @classmethod
+    def from_loaded(cls, model, tokenizer) -> "HFSampler":
+        """A sampler over a model already in memory (a checkpoint evaluated during training)."""
+        self = cls.__new__(cls)
+        self._attach(model, tokenizer)
+        return self
+
+    def _attach(self, model, tokenizer) -> None:
+        self.model, self.tokenizer = model, tokenizer
         self.device = self.model.device
         self.tokenizer.padding_side = "left"  # decoder-only: new tokens must follow the prompt directly
         eos = self.model.generation_config.eos_token_id

@@ -73,6 +73,9 @@ def model_fingerprint(model_path) -> str:
     scale, robust to copying the folder, and different after any retraining."""
     root = Path(model_path)
     h = hashlib.sha256()
+    if not root.is_dir():  # a hub id: its name is all we know before download
+        h.update(str(model_path).encode())
+        return h.hexdigest()[:16]
     for f in sorted(root.iterdir()):
         if not f.is_file() or f.name.startswith("."):
             continue

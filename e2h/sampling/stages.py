@@ -20,7 +20,10 @@ from e2h.sampling.shards import sample_pool
 EASY_LEVELS = (1, 2, 3)
 
 
-def policy_path(p) -> Path:
+def policy_path(p) -> Path | str:
+    """``sample.policy`` when set (a released model, say), else the run's SFT policy."""
+    if p.sample.policy:
+        return p.sample.policy
     path = Path(p.run_dir) / "sft"
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"{path}: no SFT policy there (no config.json); run stage 01 (notebooks/01_sft) "
