@@ -182,6 +182,7 @@ class Params:
     seed: int = 0
     stages: Optional[str] = None  # the runner's default --stages (e.g. "00,04-08" when nothing is trained); null: all
     runs_dir: str = path_field("runs", must_exist=False)
+    figures_dir: str = path_field("figures", must_exist=False)  # stage 08 writes <name>_<figure>.png/.pdf here
     data: DataParams = field(default_factory=DataParams)
     sample: SampleParams = field(default_factory=SampleParams)
     model: ModelParams = field(default_factory=ModelParams)

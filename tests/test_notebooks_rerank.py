@@ -15,7 +15,8 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 @pytest.mark.parametrize("name, params", [
     ("06_rerank.ipynb", 'params_file = "../params/default.yaml"'),
-    ("08_figures.ipynb", 'params_file = "../params/default.yaml"\nfigures_dir = "../figures"'),
+    ("08_figures.ipynb", 'params_file = "../params/default.yaml"\n'
+                         'figures_dir = None  # None: the params file\'s figures_dir (default: the project\'s figures/)'),
 ])
 def test_committed_without_outputs(name, params):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)

@@ -1,0 +1,49 @@
+"""Whole runs through the runner: the embedded smoke settings and the paper's path on the real MATH files."""
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT
+from e2h import runner
+from e2h.pool import read_pool
+
+
+def copy_params(tmp_path, name):
+    """The shipped params file, with its runs and figures redirected into tmp_path."""
+    params = yaml.safe_load((ROOT / "params" / f"{name}.yaml").read_text())
+    params.update(runs_dir=str(tmp_path / "runs"), figures_dir=str(tmp_path / "figures"))
+    (tmp_path / "params").mkdir()
+    path = tmp_path / "params" / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
+def check_run(tmp_path, name, rms):
+    stages = [s.stem for s in runner.list_stages(ROOT / "notebooks")]
+    walls = runner.run(copy_params(tmp_path, name), notebooks_dir=ROOT / "notebooks")
+    assert list(walls) == stages and all(w > 0 for w in walls.values())
+    run_dir = tmp_path / "runs" / name
+    pool = read_pool(run_dir / "pool" / "scored.parquet")  # validates the pool contract
+    assert {f"scores_{rm}" for rm in rms} <= set(pool.columns) and "answer_key" in pool.columns
+    curves = pd.read_parquet(run_dir / "rerank" / "curves.parquet")
+    assert {"majority", "best_of_n", "weighted"} <= set(curves.method)
+    assert set(curves.rm) - {""} == set(rms)
+    figures = {p.name for p in (tmp_path / "figures").iterdir()}
+    assert f"{name}_accuracy_vs_n.png" in figures and f"{name}_accuracy_vs_n.pdf" in figures
+    # A second run finds every stage done under the same params and skips it.
+    assert set(runner.run(tmp_path / "params" / f"{name}.yaml", notebooks_dir=ROOT / "notebooks").values()) == {0.0}
+    return run_dir
+
+
+def test_smoke_runs_every_stage_of_the_embedded_pipeline(tmp_path):
+    run_dir = check_run(tmp_path, "smoke", ["prm", "orm", "oprm"])
+    assert (run_dir / "sft" / "config.json").is_file() and (run_dir / "rm" / "oprm" / "config.json").is_file()
+
+
+@pytest.mark.slow
+def test_math_tiny_runs_every_stage_on_the_real_math_files(tmp_path, data_dir, monkeypatch):
+    monkeypatch.setenv("E2H_DATA_DIR", str(data_dir))
+    run_dir = check_run(tmp_path, "math-tiny", ["prm"])
+    test = pd.read_json(run_dir / "data" / "test.jsonl", lines=True)
+    assert len(test) == 15 and test.unique_id.str.startswith("test/").all()
