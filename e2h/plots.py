@@ -193,14 +193,23 @@ def plot_auroc(auroc: pd.DataFrame, *, title: str = "Evaluator AUROC per level")
     t = auroc[auroc["group"].str.startswith("level ")].copy()
     if t.empty:
         raise ValueError("the AUROC table has no per-level groups")
+    # A level whose samples are all right (or all wrong) has no AUROC; it is left out rather than drawn as 0.
+    t = t.dropna(subset=["auroc"])
+    if t.empty:
+        raise ValueError("no level has both right and wrong samples: AUROC is undefined at every level")
     t["evaluator"] = [f"{r} {k}" + (f" ({a})" if a else "") for r, k, a in zip(t["rm"], t["kind"], t["agg"])]
     fig, ax = plt.subplots(figsize=(max(6, 1.6 * t["group"].nunique() + 2), 4.4))
     sns.barplot(data=t, x="group", y="auroc", hue="evaluator", ax=ax, errorbar=None)
+    ticks = [tick.get_text() for tick in ax.get_xticklabels()]
     for bars, (_, c) in zip(ax.containers, t.groupby("evaluator", sort=False)):
-        c = c.set_index("group").loc[[tick.get_text() for tick in ax.get_xticklabels()]]
-        x = [b.get_x() + b.get_width() / 2 for b in bars]
-        ax.errorbar(x, c["auroc"], yerr=[c["auroc"] - c["lo"], c["hi"] - c["auroc"]], fmt="none", ecolor="black",
-                    capsize=2, linewidth=0.8)
+        c = c.set_index("group")
+        for bar in bars:  # place each interval by its bar's position: an evaluator may lack a level
+            x = bar.get_x() + bar.get_width() / 2
+            group = ticks[int(round(x))]
+            if group in c.index:
+                r = c.loc[group]
+                ax.errorbar([x], [r["auroc"]], yerr=[[r["auroc"] - r["lo"]], [r["hi"] - r["auroc"]]], fmt="none",
+                            ecolor="black", capsize=2, linewidth=0.8)
     ax.axhline(0.5, color="gray", linestyle="--", linewidth=0.8)
     sizes = t.drop_duplicates("group").set_index("group")["problems"]
     ax.set_xticks(range(len(sizes)), [f"{g}\n({int(sizes[g])} problems)" for g in sizes.index])

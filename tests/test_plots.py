@@ -59,3 +59,15 @@ def test_paper_numbers_are_data_with_sources():
     assert paper_results.prm800k_curve().set_index("n").loc[1860, "accuracy"] == 0.782
     g = paper_results.greedy()
     assert g[(g.method == "PPO+PRM") & (g.setting == "7b PRM800K") & (g.group == "hard")]["accuracy"].item() == 0.141
+
+
+def test_auroc_figure_leaves_out_levels_without_both_labels(tables):
+    _, _, auroc = tables
+    undefined = auroc.copy()
+    one_label = undefined["group"].isin(["level 4", "level 5"])
+    undefined.loc[one_label, ["auroc", "lo", "hi"]] = float("nan")  # e.g. no right answer at all on hard levels
+    ax = plots.plot_auroc(undefined).axes[0]
+    assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == ["level 1", "level 2", "level 3"]
+    undefined["auroc"] = float("nan")
+    with pytest.raises(ValueError, match="undefined at every level"):
+        plots.plot_auroc(undefined)
