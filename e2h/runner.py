@@ -27,6 +27,8 @@ _VERSIONED = ("e2h", "torch", "transformers", "accelerate", "peft", "vllm", "num
 
 
 def list_stages(notebooks_dir: Path) -> list[Path]:
+    if not Path(notebooks_dir).is_dir():
+        raise ValueError(f"{notebooks_dir}: no notebooks folder there (pass --notebooks)")
     return sorted(p for p in Path(notebooks_dir).iterdir() if NOTEBOOK.match(p.name))
 
 
@@ -132,9 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--stages", help="which stages, e.g. 03-06 or 00,04 (default: the params file's `stages`, else all)")
     r.add_argument("--force", action="store_true", help="rerun stages even if done under the same params")
     r.add_argument("--html", action="store_true", help="also export each executed notebook to HTML")
+    r.add_argument("--notebooks", help="folder of the numbered notebooks (default: notebooks/ beside params/)")
     args = parser.parse_args(argv)
     try:
-        walls = run(args.params, stages=args.stages, force=args.force, html=args.html)
+        walls = run(args.params, stages=args.stages, force=args.force, html=args.html, notebooks_dir=args.notebooks)
     except (ParamsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

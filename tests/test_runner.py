@@ -77,3 +77,8 @@ def test_bad_params_exit_2(project, capsys):
     (project / "params" / "toy.yaml").write_text("sede: 1\n")
     assert runner.main(["run", str(project / "params" / "toy.yaml")]) == 2
     assert "sede: unknown key" in capsys.readouterr().err
+
+
+def test_missing_notebooks_folder_is_a_clear_error(project, capsys):
+    code = runner.main(["run", str(project / "params" / "toy.yaml"), "--notebooks", str(project / "nowhere")])
+    assert code == 2 and "no notebooks folder there" in capsys.readouterr().err
