@@ -54,7 +54,7 @@ def test_prm_labels_come_from_the_step_checker(params):
     by_variant = [r["labels"] for r in recs[:4]]
     assert by_variant[0] == [1, 1, 1, 1]
     assert by_variant[1] == [1, 0]  # labelling stops at the first wrong step
-    assert by_variant[2] == [1, 1, 1, 1]  # steps right, answer wrong: a PRM sees no bad step
+    assert by_variant[2] == [1, 1, 1, 0]  # steps right, stated answer wrong: the final step is marked bad
     train, held = split_heldout(params, recs)
     assert held and train and not {r["problem_id"] for r in train} & {r["problem_id"] for r in held}
 
