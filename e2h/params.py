@@ -199,9 +199,12 @@ class Params:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def digest(self) -> str:
-        """Short hash of the resolved params: a stage's outputs are reused only under the same digest."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, default=str).encode()
+    def digest(self, keys: list[str] | None = None) -> str:
+        """Short hash of the resolved params, or of the top-level ``keys`` only (the sections a stage reads)."""
+        d = self.to_dict()
+        if keys is not None:
+            d = {k: d[k] for k in keys}
+        blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 

@@ -1,8 +1,9 @@
 """Run the numbered notebooks of a params file in order with papermill: ``python -m e2h run params/default.yaml``.
 
 Each stage's executed notebook lands in ``runs/<name>/notebooks/`` and a manifest beside it records the params hash,
-package versions, git commit and wall time. A stage whose manifest says it finished under the same params hash is
-skipped, so a rerun after a failure starts at the failed stage. The runner stops at the first failing stage and
+package versions, git commit and wall time. A stage whose manifest says it finished under the same hash of the params
+sections it depends on (its own and every earlier stage's, ``STAGE_SECTIONS``) is skipped, so a rerun after a
+failure starts at the failed stage and a new re-ranking setting does not retrain anything. The runner stops at the first failing stage and
 prints the failing cell and its error.
 """
 
@@ -21,6 +22,11 @@ from e2h.io import write_json
 from e2h.params import ParamsError, load_params, project_root
 
 NOTEBOOK = re.compile(r"^(\d\d)_\w+\.ipynb$")
+# The params sections each stage reads. A stage's outputs are reused while the sections of that stage and of every
+# earlier one are unchanged, so a new rerank setting reruns 06 and 08, not the training. A stage not listed here
+# (a notebook added later) counts every section.
+STAGE_SECTIONS = {0: ["seed", "data"], 1: ["model", "sft"], 2: ["sample"], 3: ["reward"], 4: [], 5: ["score"],
+                  6: ["rerank"], 8: ["figures_dir"]}
 KERNEL = "e2h"
 _VERSIONED = ("e2h", "torch", "transformers", "accelerate", "peft", "vllm", "numpy", "pandas", "sympy",
               "math-verify", "papermill")
@@ -71,6 +77,14 @@ def manifest_path(run_dir: Path, stage: Path) -> Path:
     return Path(run_dir) / "manifests" / f"{stage.stem}.json"
 
 
+def stage_digest(params, stage: Path) -> str:
+    number = int(stage.name[:2])
+    if number not in STAGE_SECTIONS:
+        return params.digest()
+    keys = [k for n, ks in STAGE_SECTIONS.items() if n <= number for k in ks]
+    return params.digest(keys)
+
+
 def is_done(run_dir: Path, stage: Path, digest: str) -> bool:
     import json
 
@@ -113,9 +127,9 @@ def run(params_file: str | Path, *, stages: str | None = None, force: bool = Fal
     params_file = Path(params_file).resolve()
     params = load_params(params_file)
     notebooks_dir = Path(notebooks_dir or project_root(params_file) / "notebooks")
-    digest = params.digest()
     walls = {}
     for stage in select_stages(list_stages(notebooks_dir), stages or params.stages):
+        digest = stage_digest(params, stage)
         if not force and is_done(params.run_dir, stage, digest):
             print(f"[e2h] {stage.stem}: done earlier under the same params, skipped", flush=True)
             walls[stage.stem] = 0.0

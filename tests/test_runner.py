@@ -82,3 +82,14 @@ def test_bad_params_exit_2(project, capsys):
 def test_missing_notebooks_folder_is_a_clear_error(project, capsys):
     code = runner.main(["run", str(project / "params" / "toy.yaml"), "--notebooks", str(project / "nowhere")])
     assert code == 2 and "no notebooks folder there" in capsys.readouterr().err
+
+
+def test_a_later_section_reruns_only_the_stages_that_read_it(project):
+    params = project / "params" / "toy.yaml"
+    nbformat.write(notebook("x = 1"), project / "notebooks" / "06_later.ipynb")
+    runner.run(params)
+    params.write_text("data: {source: embedded}\nrerank: {resamples: 7}\n")
+    walls = runner.run(params)
+    assert walls["00_first"] == 0.0 and walls["01_second"] == 0.0 and walls["06_later"] > 0
+    params.write_text("data: {source: embedded, seed: 4}\nrerank: {resamples: 7}\n")
+    assert all(w > 0 for w in runner.run(params).values())  # stage 00's section changed: everything after reruns
