@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-STAGES = ("sft", "prm", "orm", "oprm")
+STAGES = ("sft", "prm", "orm", "oprm", "prm_all", "orm_all", "oprm_all")  # *_all: the all-levels references
 
 
 def _section(p, stage: str):

@@ -20,6 +20,18 @@ from e2h.reward import balance_per_question, orm_records, reward_examples
 from e2h.scoring import META
 
 KINDS = ("prm", "orm", "oprm")
+# A kind with this suffix (``prm_all``, ...) is the full-supervision reference: the same model trained on labelled
+# problems of every level. The plain kinds only ever see levels 1-3 (and PRM800K problems that are not in MATH).
+FULL_SUFFIX = "_all"
+EASY_LEVELS = (1, 2, 3)
+
+
+def kind_levels(kind: str) -> tuple[str, tuple]:
+    """(base kind, levels of its training problems); ``None`` stands for problems outside MATH's levels."""
+    base = kind.removesuffix(FULL_SUFFIX)
+    if base not in KINDS:
+        raise ValueError(f"reward kind {kind!r}: expected one of {KINDS}, optionally with the suffix {FULL_SUFFIX!r}")
+    return base, ((1, 2, 3, 4, 5, None) if kind.endswith(FULL_SUFFIX) else (*EASY_LEVELS, None))
 
 
 def reward_samples(p):
@@ -91,9 +103,10 @@ def split_heldout(p, records: list[dict]) -> tuple[list[dict], list[dict]]:
     return train, held
 
 
-def orm_data(p) -> tuple[list[dict], dict]:
-    """ORM labelled solutions from stage-02 samples (balanced per question) and the balancing counts."""
-    rows = reward_samples(p).to_dict("records")
+def orm_data(p, levels=(*EASY_LEVELS, None)) -> tuple[list[dict], dict]:
+    """ORM labelled solutions from stage-02 samples of problems at ``levels`` (balanced per question) and the
+    balancing counts."""
+    rows = [r for r in reward_samples(p).to_dict("records") if _level(r) in levels]
     for r in rows:
         r["problem_id"] = str(r["problem_id"])
     kept, stats = balance_per_question(rows, max_ratio=p.reward.orm_max_ratio, seed=p.reward.seed)
@@ -102,19 +115,24 @@ def orm_data(p) -> tuple[list[dict], dict]:
 
 def reward_data(p, kind: str) -> tuple[list[dict], dict]:
     """Training records of one reward model (PRM held-out problems excluded) and a summary of the data."""
-    if kind not in KINDS:
-        raise ValueError(f"reward kind {kind!r}: expected one of {KINDS}")
-    info: dict = {}
+    base, levels = kind_levels(kind)
+    info: dict = {"levels": [lv for lv in levels if lv is not None]}
     records: list[dict] = []
-    if kind in ("prm", "oprm"):
-        prm_train, held = split_heldout(p, prm_records(p))
+    if base in ("prm", "oprm"):
+        prm_train, held = split_heldout(p, [r for r in prm_records(p) if _level(r) in levels])
         records += prm_train
         info.update(prm_solutions=len(prm_train), prm_heldout=len(held))
-    if kind in ("orm", "oprm"):
-        orm, stats = orm_data(p)
+    if base in ("orm", "oprm"):
+        orm, stats = orm_data(p, levels)
         records += orm
         info.update(orm_solutions=len(orm), orm_balance=stats)
     return records, info
+
+
+def _level(record: dict):
+    """A record's level as an int, or None (pandas reads a missing level as NaN)."""
+    level = record.get("level")
+    return None if level is None or level != level else int(level)
 
 
 def init_path(p) -> str:

@@ -37,8 +37,13 @@ def check_run(tmp_path, name, rms):
 
 
 def test_smoke_runs_every_stage_of_the_embedded_pipeline(tmp_path):
-    run_dir = check_run(tmp_path, "smoke", ["prm", "orm", "oprm"])
+    run_dir = check_run(tmp_path, "smoke", ["prm", "orm", "oprm", "prm_all"])
     assert (run_dir / "sft" / "config.json").is_file() and (run_dir / "rm" / "oprm" / "config.json").is_file()
+    # Stage 02 sampled hard training problems for the reference; the easy-trained PRM never saw them.
+    levels = pd.read_parquet(run_dir / "reward_data" / "samples.parquet")["level"]
+    assert set(levels) == {1, 2, 3, 4, 5}
+    meta = pd.read_json(run_dir / "rm" / "prm" / "e2h_reward.json", typ="series")
+    assert list(meta["levels"]) == [1, 2, 3]
 
 
 @pytest.mark.slow

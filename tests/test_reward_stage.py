@@ -78,3 +78,24 @@ def test_train_and_evaluate_on_heldout(params):
     assert {"label", "p_prm", "p_orm"} <= set(examples.columns)
     with pytest.raises(ValueError, match="reward kind"):
         train_reward(params, "vrm")
+
+
+def test_easy_models_never_see_hard_problems_and_the_all_levels_reference_does(tmp_path):
+    records = tasks.generate({1: 4, 2: 4, 4: 4, 5: 4}, split="train", seed=1)
+    run = tmp_path / "runs" / "mix"
+    write_jsonl(run / "data" / "train.jsonl", records)
+    (run / "reward_data").mkdir(parents=True)
+    _samples(records).to_parquet(run / "reward_data" / "samples.parquet")
+    path = tmp_path / "mix.yaml"
+    path.write_text(yaml.safe_dump({"runs_dir": str(tmp_path / "runs"), "data": {"source": "embedded"},
+                                    "reward": {"heldout_fraction": 0.0}}))
+    p = load_params(path)
+    level_of = {r["unique_id"]: r["level"] for r in records}
+    for kind in ("prm", "orm", "oprm"):
+        easy, info = reward_data(p, kind)
+        assert info["levels"] == [1, 2, 3] and {level_of[r["problem_id"]] for r in easy} == {1, 2}
+        full, info = reward_data(p, kind + "_all")
+        assert info["levels"] == [1, 2, 3, 4, 5] and {level_of[r["problem_id"]] for r in full} == {1, 2, 4, 5}
+        assert len(full) == 2 * len(easy)
+    with pytest.raises(ValueError, match="optionally with the suffix '_all'"):
+        reward_data(p, "prm_most")

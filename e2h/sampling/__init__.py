@@ -11,8 +11,9 @@ when it is built. ``e2h.sampling.stats`` summarises a pool (pass@k, accuracy per
 from e2h.sampling.base import (FINISH_REASONS, Sample, Sampler, SamplingConfig, config_from_params, load_sampler,
                                pick_backend)
 from e2h.sampling.shards import POOL_COLUMNS, derive_seed, prepare_problems, sample_pool
-from e2h.sampling.stages import easy_training_problems, reward_data_settings, sample_reward_data, sample_test_pool
+from e2h.sampling.stages import (easy_training_problems, reward_data_settings, reward_training_problems,
+                                 sample_reward_data, sample_test_pool)
 
 __all__ = ["FINISH_REASONS", "POOL_COLUMNS", "Sample", "Sampler", "SamplingConfig", "config_from_params",
            "derive_seed", "easy_training_problems", "load_sampler", "pick_backend", "prepare_problems",
-           "reward_data_settings", "sample_pool", "sample_reward_data", "sample_test_pool"]
+           "reward_data_settings", "reward_training_problems", "sample_pool", "sample_reward_data", "sample_test_pool"]

@@ -18,6 +18,7 @@ import pandas as pd
 from e2h.sampling.shards import sample_pool
 
 EASY_LEVELS = (1, 2, 3)
+HARD_LEVELS = (4, 5)
 
 
 def policy_path(p) -> Path | str:
@@ -50,9 +51,27 @@ def easy_training_problems(p) -> list[dict]:
     return easy
 
 
+def reward_training_problems(p) -> list[dict]:
+    """The easy training problems, and also the hard ones when a full-supervision reference reward model (a kind
+    ending in ``_all``) is to be trained; ``sample.reward_max_problems`` caps each of the two groups."""
+    from e2h.data import load_split
+
+    problems = easy_training_problems(p)
+    if any(kind.endswith("_all") for kind in p.reward.kinds):
+        hard = [r for r in load_split(p.run_dir, "train") if r.get("level") in HARD_LEVELS]
+        cap = p.sample.reward_max_problems
+        if cap is not None and cap < len(hard):
+            hard = random.Random(p.sample.seed).sample(hard, cap)
+        if not hard:
+            raise ValueError(f"reward.kinds {p.reward.kinds} asks for reward models trained on all levels, but "
+                             f"{p.run_dir}/data/train.jsonl has no level 4-5 problems (data.task_train)")
+        problems += hard
+    return problems
+
+
 def sample_reward_data(p, progress: bool = True) -> pd.DataFrame:
     """Stage 02: write ``run_dir/reward_data/samples.parquet`` (pool schema) and return it."""
-    return sample_pool(easy_training_problems(p), policy_path(p), reward_data_settings(p.sample),
+    return sample_pool(reward_training_problems(p), policy_path(p), reward_data_settings(p.sample),
                        Path(p.run_dir) / "reward_data" / "samples.parquet", split="train", progress=progress)
 
 
