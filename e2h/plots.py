@@ -63,6 +63,15 @@ def _palette(names: list[str]) -> dict:
     return dict(zip(names, sns.color_palette("tab10" if len(names) <= 10 else "tab20", len(names))))
 
 
+def _group_panels(t: pd.DataFrame, groups):
+    """Curve names, their colours, the figure, and (axis, group, rows sorted by N) for each group present."""
+    names = list(dict.fromkeys(t["curve"]))
+    panel_groups = [g for g in groups if g in set(t["group"])]
+    fig, axes = _panels(len(panel_groups))
+    panels = [(ax, g, t[t["group"] == g].sort_values("n")) for ax, g in zip(axes, panel_groups)]
+    return names, _palette(names), fig, panels
+
+
 def _panels(n: int, width: float = 4.6, height: float = 3.6):
     cols = min(n, 3)
     rows = -(-n // cols)
@@ -80,12 +89,8 @@ def plot_accuracy_vs_n(table: pd.DataFrame, *, groups=("all", "easy", "hard"), c
     """One panel per group, one line per curve (method, rm, agg) with its interval band; paper markers optional."""
     sns.set_theme(style="whitegrid", context="notebook")
     t = _pick(table, ci, curves, [g for g in groups if g in set(table["group"])])
-    names = list(dict.fromkeys(t["curve"]))
-    palette = _palette(names)
-    panel_groups = [g for g in groups if g in set(t["group"])]
-    fig, axes = _panels(len(panel_groups))
-    for ax, g in zip(axes, panel_groups):
-        sub = t[t["group"] == g].sort_values("n")
+    names, palette, fig, panels = _group_panels(t, groups)
+    for ax, g, sub in panels:
         sns.lineplot(data=sub, x="n", y="mean", hue="curve", palette=palette, marker="o", ax=ax, legend=False)
         for name, c in sub.groupby("curve", sort=False):
             ax.fill_between(c["n"], c["lo"], c["hi"], color=palette[name], alpha=0.15, linewidth=0)
@@ -99,7 +104,7 @@ def plot_accuracy_vs_n(table: pd.DataFrame, *, groups=("all", "easy", "hard"), c
         ax.set_ylabel("accuracy")
     handles = [plt.Line2D([], [], color=palette[n], marker="o", label=n) for n in names]
     if paper is not None and len(paper):
-        handles += _paper_handles(paper[paper["group"].isin(panel_groups)], _paper_styles(paper))
+        handles += _paper_handles(paper[paper["group"].isin([g for _, g, _ in panels])], _paper_styles(paper))
     fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=9)
     fig.suptitle(f"{title}\n{_interval_text(t, ci)}")
     fig.tight_layout()
@@ -160,12 +165,8 @@ def plot_overoptimization(differences: pd.DataFrame, *, groups=("all", "easy", "
     d = differences[differences["method"].isin(methods)]
     t = _pick(d, ci, None, [g for g in groups if g in set(d["group"])])
     baseline = t["vs"].iloc[0]
-    names = list(dict.fromkeys(t["curve"]))
-    palette = _palette(names)
-    panel_groups = [g for g in groups if g in set(t["group"])]
-    fig, axes = _panels(len(panel_groups))
-    for ax, g in zip(axes, panel_groups):
-        sub = t[t["group"] == g].sort_values("n")
+    names, palette, fig, panels = _group_panels(t, groups)
+    for ax, g, sub in panels:
         ax.axhline(0, color="black", linewidth=0.8)
         sns.lineplot(data=sub, x="n", y="mean", hue="curve", palette=palette, marker="o", ax=ax, legend=False)
         for name, c in sub.groupby("curve", sort=False):
