@@ -102,3 +102,19 @@ def test_sample_section_in_params(tmp_path):
     f.write_text("data: {source: embedded, data_dir: null}\nsample: {backend: tgi}\n")
     with pytest.raises(ParamsError, match="sample.backend"):
         load_params(f)
+
+
+def test_a_released_policy_is_named_by_hub_id(tmp_path):
+    from e2h.sampling.shards import model_fingerprint
+    from e2h.sampling.stages import policy_path
+
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "r.yaml").write_text(
+        "data: {source: embedded}\nsample: {policy: ScalableMath/llemma-7b-sft-prm800k-level-1to3-hf}\n")
+    p = load_params(tmp_path / "params" / "r.yaml")
+    assert policy_path(p) == "ScalableMath/llemma-7b-sft-prm800k-level-1to3-hf"  # no run_dir/sft needed
+    # Shards of a hub model are keyed by its name (nothing on disk to hash before download).
+    assert model_fingerprint("org/a") == model_fingerprint("org/a") != model_fingerprint("org/b")
+    p.sample.policy = None
+    with pytest.raises(FileNotFoundError, match="no SFT policy there"):
+        policy_path(p)
