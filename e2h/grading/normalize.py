@@ -209,8 +209,8 @@ _TEX_FRAC_RE = re.compile(r"([-+]?)\\frac\{([-+]?)(\d+)\}\{([-+]?)(\d+)\}")
 _MIXED_RE = re.compile(r"([-+]?)(\d+)\\frac\{(\d+)\}\{(\d+)\}")
 _CHOICE_RE = re.compile(r"\(([a-zA-Z])\)")
 MAX_ANSWER_CHARS = 20_000
-_MAX_NUMBER_CHARS = 200
-_PM_RE = re.compile(r"\\pm(?![a-zA-Z]) ?")  # longer digit strings stay as written: no value is worth a 4,300-digit int conversion
+_MAX_NUMBER_CHARS = 200  # longer digit strings stay as written: no value is worth a 4,300-digit int conversion
+_PM_RE = re.compile(r"\\pm(?![a-zA-Z]) ?")
 
 
 def _render_fraction(sign: int, num: int, den: int) -> str:
