@@ -15,6 +15,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from e2h.data.splits import EASY_LEVELS, HARD_LEVELS
 from e2h.format import STEP_SEP, split_steps
 from e2h.reward import balance_per_question, orm_records, reward_examples
 from e2h.scoring import META
@@ -23,7 +24,6 @@ KINDS = ("prm", "orm", "oprm")
 # A kind with this suffix (``prm_all``, ...) is the full-supervision reference: the same model trained on labelled
 # problems of every level. The plain kinds only ever see levels 1-3 (and PRM800K problems that are not in MATH).
 FULL_SUFFIX = "_all"
-EASY_LEVELS = (1, 2, 3)
 
 
 def kind_levels(kind: str) -> tuple[str, tuple]:
@@ -31,7 +31,7 @@ def kind_levels(kind: str) -> tuple[str, tuple]:
     base = kind.removesuffix(FULL_SUFFIX)
     if base not in KINDS:
         raise ValueError(f"reward kind {kind!r}: expected one of {KINDS}, optionally with the suffix {FULL_SUFFIX!r}")
-    return base, ((1, 2, 3, 4, 5, None) if kind.endswith(FULL_SUFFIX) else (*EASY_LEVELS, None))
+    return base, ((*EASY_LEVELS, *HARD_LEVELS, None) if kind.endswith(FULL_SUFFIX) else (*EASY_LEVELS, None))
 
 
 def reward_samples(p):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import json
 import platform
 import re
 import subprocess
@@ -86,8 +87,6 @@ def stage_digest(params, stage: Path) -> str:
 
 
 def is_done(run_dir: Path, stage: Path, digest: str) -> bool:
-    import json
-
     path = manifest_path(run_dir, stage)
     if not path.exists():
         return False

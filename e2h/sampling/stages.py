@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from e2h.data.splits import EASY_LEVELS, HARD_LEVELS
 from e2h.sampling.shards import sample_pool
 
-EASY_LEVELS = (1, 2, 3)
-HARD_LEVELS = (4, 5)
 
 
 def policy_path(p) -> Path | str:

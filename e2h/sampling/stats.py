@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-EASY_LEVELS, HARD_LEVELS = (1, 2, 3), (4, 5)
+from e2h.data.splits import EASY_LEVELS, HARD_LEVELS
+
 BOOTSTRAP_RESAMPLES = 1000
 CI_METHOD = f"95% percentile bootstrap over problems, {BOOTSTRAP_RESAMPLES} resamples"
 
