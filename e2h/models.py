@@ -105,19 +105,22 @@ def zero_init_head(model) -> None:
             head.bias.zero_()
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int = 512, *,
-                    separator_token: bool = True) -> PreTrainedTokenizerFast:
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 512, *, separator_token: bool = True,
+                    split_digits: bool = False) -> PreTrainedTokenizerFast:
     """A byte-level BPE tokenizer trained on ``texts``; ``\\n\\n`` is always a single token of its own.
 
     ``separator_token=False`` leaves blank lines to BPE (tests use it to mimic tokenizers such as Llama's that
-    spell a blank line with several tokens)."""
+    spell a blank line with several tokens). ``split_digits=True`` makes every digit a token of its own, as
+    Llama's and Llemma's tokenizers do, so numbers are written digit by digit."""
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
     texts = list(texts)
     if not texts:
         raise ValueError("train_tokenizer: no texts to train on")
     tk = Tokenizer(models.BPE(unk_token=None))
-    tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tk.pre_tokenizer = (pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level])
+                        if split_digits else byte_level)
     tk.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[PAD, BOS, EOS, UNK],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
@@ -136,17 +139,17 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 512, *,
 
 def make_tiny_model(out_dir: str | os.PathLike, texts: Iterable[str], *, hidden_size: int = 64,
                     num_layers: int = 2, num_heads: int = 1, vocab_size: int | None = None, seed: int = 0,
-                    max_position_embeddings: int = 1024) -> Path:
+                    max_position_embeddings: int = 1024, split_digits: bool = False) -> Path:
     """Train a tokenizer on ``texts``, build a randomly initialised Llama around it, and save both to ``out_dir``.
 
     Head dim is ``hidden_size // num_heads`` and must be 64. ``vocab_size`` is the BPE target (default 512); the
-    model's vocabulary is the tokenizer's actual size. Returns ``out_dir``; reload with ``load_model``.
+    model's vocabulary is the tokenizer's actual size; ``split_digits`` as in ``train_tokenizer``. Returns ``out_dir``; reload with ``load_model``.
     """
     if hidden_size % num_heads or hidden_size // num_heads != 64:
         raise ValueError(f"make_tiny_model: head dim hidden_size/num_heads = {hidden_size}/{num_heads} must be 64 "
                          f"(vLLM's CPU build refuses smaller heads)")
     out = Path(out_dir)
-    tok = train_tokenizer(texts, vocab_size or 512)
+    tok = train_tokenizer(texts, vocab_size or 512, split_digits=split_digits)
     config = LlamaConfig(
         vocab_size=len(tok), hidden_size=hidden_size, intermediate_size=4 * hidden_size,
         num_hidden_layers=num_layers, num_attention_heads=num_heads, num_key_value_heads=num_heads,

@@ -90,6 +90,7 @@ class ModelParams:
     tiny_heads: int = 1
     tiny_vocab_size: int = 512
     tiny_max_positions: int = 1024
+    tiny_split_digits: bool = False  # one token per digit, as Llama's tokenizer (docs/embedded_task.md says why)
 
 
 @dataclass

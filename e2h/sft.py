@@ -94,7 +94,7 @@ def base_model_path(p, texts: list[str] | None = None) -> str:
         m = p.model
         make_tiny_model(path, texts, hidden_size=m.tiny_hidden_size, num_layers=m.tiny_layers,
                         num_heads=m.tiny_heads, vocab_size=m.tiny_vocab_size, seed=p.seed,
-                        max_position_embeddings=m.tiny_max_positions)
+                        max_position_embeddings=m.tiny_max_positions, split_digits=m.tiny_split_digits)
     return str(path)
 
 

@@ -45,6 +45,18 @@ def test_round_trip_and_separator_token(tiny):
         assert TEXTS[0][a:b] == STEP_SEPARATOR
 
 
+def test_split_digits_writes_numbers_digit_by_digit(tmp_path):
+    texts = ["# Question\n\nCompute 75 - 3 - 12.\n\n# Solution\n\n75 - 3 = 72\n\n72 - 12 = 60"] * 20
+    _, tok = load_model(make_tiny_model(tmp_path / "d", texts, seed=0, split_digits=True))
+    ids = tok("72 - 12 = 60\n\n# Answer\n\n1234").input_ids
+    pieces = [tok.decode([i]) for i in ids[1:]]
+    assert [p for p in pieces if any(c.isdigit() for c in p)] == list("7212601234")
+    assert tok.decode(ids, skip_special_tokens=True) == "72 - 12 = 60\n\n# Answer\n\n1234"
+    # Without it, frequent numbers merge into single tokens.
+    _, merged = load_model(make_tiny_model(tmp_path / "m", texts, seed=0))
+    assert "72" in [merged.decode([i]).strip() for i in merged("72 - 12").input_ids]
+
+
 def test_seed_is_deterministic(tmp_path):
     a = make_tiny_model(tmp_path / "a", TEXTS, seed=3)
     b = make_tiny_model(tmp_path / "b", TEXTS, seed=3)

@@ -20,10 +20,13 @@ RECORDS = [
 TEXTS = [format_prompt(r["problem"]) + r["solution"] for r in RECORDS] * 5
 
 
-@pytest.fixture(scope="module", params=[True, False], ids=["sep-token", "bpe-newlines"])
+@pytest.fixture(scope="module", params=[(True, False), (False, False), (True, True)],
+                ids=["sep-token", "bpe-newlines", "split-digits"])
 def tok(request):
-    # With and without a dedicated "\n\n" token: the second splits blank lines like Llama's tokenizer does.
-    return train_tokenizer(TEXTS, 300, separator_token=request.param)
+    # With and without a dedicated "\n\n" token (the second splits blank lines like Llama's tokenizer does), and
+    # with numbers written digit by digit (the embedded task's default).
+    separator_token, split_digits = request.param
+    return train_tokenizer(TEXTS, 300, separator_token=separator_token, split_digits=split_digits)
 
 
 def test_every_token_layout_covers_each_step_and_its_blank_line(tok):
