@@ -91,6 +91,11 @@ class ModelParams:
     tiny_vocab_size: int = 512
     tiny_max_positions: int = 1024
     tiny_split_digits: bool = False  # one token per digit, as Llama's tokenizer (docs/embedded_task.md says why)
+    # Pretraining of the tiny base on the embedded task's arithmetic facts (e2h.tasks.fact_corpus), standing in for
+    # the mathematical pretraining of Llemma: documents of facts, no problems, no solutions, no labels. 0 = random.
+    tiny_pretrain_docs: int = 0
+    tiny_pretrain_epochs: int = 5
+    tiny_pretrain_zipf: float = 1.0  # a fact with subtrahend b is drawn with weight 1/b**zipf
 
 
 @dataclass

@@ -82,19 +82,25 @@ def sft_example(tokenizer, record: dict, max_length: int | None = None) -> dict:
 
 
 def base_model_path(p, texts: list[str] | None = None) -> str:
-    """``model.base``, or for ``tiny`` the run's tiny Llama, built at ``<run_dir>/base`` from ``texts`` if absent."""
+    """``model.base``, or for ``tiny`` the run's tiny Llama, built at ``<run_dir>/base`` from ``texts`` if absent
+    (and pretrained on arithmetic facts when ``model.tiny_pretrain_docs`` asks, ``e2h.pretrain``)."""
     if p.model.base != "tiny":
         return p.model.base
     path = Path(p.run_dir) / "base"
     if not (path / "config.json").is_file():
         if not texts:
             raise FileNotFoundError(f"{path}: no tiny base model yet; stage 01 builds it from the training text")
-        from e2h.models import make_tiny_model
-
         m = p.model
-        make_tiny_model(path, texts, hidden_size=m.tiny_hidden_size, num_layers=m.tiny_layers,
-                        num_heads=m.tiny_heads, vocab_size=m.tiny_vocab_size, seed=p.seed,
-                        max_position_embeddings=m.tiny_max_positions, split_digits=m.tiny_split_digits)
+        if m.tiny_pretrain_docs:
+            from e2h.pretrain import pretrain_tiny_base
+
+            pretrain_tiny_base(p, texts, path)
+        else:
+            from e2h.models import make_tiny_model
+
+            make_tiny_model(path, texts, hidden_size=m.tiny_hidden_size, num_layers=m.tiny_layers,
+                            num_heads=m.tiny_heads, vocab_size=m.tiny_vocab_size, seed=p.seed,
+                            max_position_embeddings=m.tiny_max_positions, split_digits=m.tiny_split_digits)
     return str(path)
 
 

@@ -109,6 +109,21 @@ def check_steps(problem: str, steps: list[str]) -> list[int]:
     return labels
 
 
+def fact_corpus(n_docs: int, *, seed: int, facts_per_doc: int = 8, zipf: float = 1.0) -> list[str]:
+    """Pretraining text for the tiny base model: documents of subtraction facts ``a - b = c``, blank-line
+    separated, over the task's operands (a in 0-99, b in 1-29, a ≥ b).
+
+    It plays the part of Llemma's mathematical pretraining: it holds the arithmetic a problem needs but no problem,
+    no chain, no level and no label. Small subtrahends are more frequent (weight ``1/b**zipf``), as small numbers are
+    in real text, so the base knows the facts of hard problems less well than those of easy ones.
+    """
+    rng = random.Random(f"{seed}/facts")
+    facts = [(a, b) for b in range(1, 30) for a in range(b, MAX_VALUE + 1)]
+    weights = [b ** -zipf for _, b in facts]
+    return ["\n\n".join(f"{a} - {b} = {a - b}" for a, b in rng.choices(facts, weights=weights, k=facts_per_doc))
+            for _ in range(n_docs)]
+
+
 def vocabulary() -> list[str]:
     """Every word the task uses, for a word-level tokenizer: one token per number 0-99."""
     return [str(i) for i in range(MAX_VALUE + 1)] + ["Compute", "-", "=", ".", "#", "Question", "Solution", "Answer"]

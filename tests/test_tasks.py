@@ -1,4 +1,5 @@
 import random
+import re
 
 import pytest
 
@@ -57,3 +58,21 @@ def test_bad_input_is_refused():
         tasks.generate(1, split="dev", seed=0)
     with pytest.raises(ValueError, match="not an embedded-task problem"):
         tasks.check_steps("What is 2 + 2?", ["4"])
+
+
+def test_fact_corpus_holds_true_facts_and_no_problems():
+    docs = tasks.fact_corpus(300, seed=0)
+    assert docs == tasks.fact_corpus(300, seed=0) and docs != tasks.fact_corpus(300, seed=1)
+    subtrahends = []
+    for doc in docs:
+        assert "Compute" not in doc and "#" not in doc
+        for fact in doc.split("\n\n"):
+            a, b, c = (int(x) for x in re.fullmatch(r"(\d+) - (\d+) = (\d+)", fact).groups())
+            assert a - b == c >= 0 and 1 <= b <= 29 and a <= tasks.MAX_VALUE
+            subtrahends.append(b)
+    # Small subtrahends are the common ones: the facts of hard (two-digit) steps are the rarer part of the text.
+    assert subtrahends.count(1) > 5 * subtrahends.count(29)
+    # zipf 0: every fact equally likely, and 1,550 of the 2,465 facts have a two-digit subtrahend.
+    flat = tasks.fact_corpus(300, seed=0, zipf=0.0)
+    share = sum(b >= 10 for d in flat for b in map(int, re.findall(r"- (\d+)", d))) / (300 * 8)
+    assert abs(share - 1550 / 2465) < 0.03

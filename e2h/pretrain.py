@@ -1,0 +1,44 @@
+"""Stage 01, before SFT: the tiny base model learns the embedded task's arithmetic from plain text.
+
+The paper's policy and reward models all start from Llemma, a model pretrained on mathematics of every difficulty;
+only the *supervision* (SFT solutions, step labels) is limited to easy problems. A randomly initialised tiny Llama
+knows nothing, so the embedded task gives it a pretraining of its own: next-token prediction on documents of
+subtraction facts (``e2h.tasks.fact_corpus``), with no problem, chain, level or label in them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+
+def pretrain_tiny_base(p, texts: list[str], out_dir: str | Path) -> Path:
+    """Build the run's tiny Llama (tokenizer trained on ``texts`` and the corpus), pretrain it on
+    ``model.tiny_pretrain_docs`` fact documents for ``model.tiny_pretrain_epochs`` epochs, and write it to
+    ``out_dir``. The random initialisation is built beside it and removed, so ``out_dir`` only ever holds the
+    pretrained model."""
+    from e2h.models import load_model, make_tiny_model
+    from e2h.tasks import fact_corpus
+    from e2h.train import train
+
+    m, out = p.model, Path(out_dir)
+    docs = fact_corpus(m.tiny_pretrain_docs, seed=p.seed, zipf=m.tiny_pretrain_zipf)
+    random_init = out.with_name(f".{out.name}.random")
+    make_tiny_model(random_init, list(texts) + docs, hidden_size=m.tiny_hidden_size, num_layers=m.tiny_layers,
+                    num_heads=m.tiny_heads, vocab_size=m.tiny_vocab_size, seed=p.seed,
+                    max_position_embeddings=m.tiny_max_positions, split_digits=m.tiny_split_digits)
+    model, tok = load_model(random_init, device="cpu")
+    examples = []
+    for doc in docs:
+        ids = tok(doc).input_ids + [tok.eos_token_id]
+        examples.append({"input_ids": ids, "labels": ids})  # every token is a target
+    # The SFT settings, but a full cosine run: pretraining has no checkpoint to select.
+    cfg = dataclasses.replace(p.sft, epochs=m.tiny_pretrain_epochs, lr_schedule="cosine", warmup_ratio=0.02,
+                              max_steps=None)
+    train(model, tok, examples, cfg, out, kind="lm", desc="pretrain",
+          extra_json={"e2h_pretrain.json": {"stage": "pretrain", "documents": len(docs),
+                                            "epochs": m.tiny_pretrain_epochs, "zipf": m.tiny_pretrain_zipf,
+                                            "params_digest": p.digest(["seed", "model", "sft"])}})
+    shutil.rmtree(random_init, ignore_errors=True)
+    return out
