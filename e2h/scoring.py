@@ -196,5 +196,10 @@ def score_test_pool(p):
         gc.collect()  # one 7b model at a time
     if "answer_key" not in pool.columns:  # equivalent answers vote together in stage 06: decide it once, here
         pool = add_answer_keys(pool)
+    if p.data.source == "embedded":
+        # For the step AUROC of stage 06 only: no model is trained on, or selected by, test-set labels.
+        from e2h.tasks import step_labels
+
+        pool["step_labels"] = [step_labels(problems[str(r.problem_id)], r.text) for r in pool.itertuples()]
     write_pool(pool, run / "pool" / "scored.parquet")
     return pool

@@ -17,7 +17,7 @@ import hashlib
 import random
 import re
 
-from e2h.format import format_solution
+from e2h.format import format_solution, split_steps
 
 LEVELS = (1, 2, 3, 4, 5)
 NUM_STEPS = 4
@@ -107,6 +107,14 @@ def check_steps(problem: str, steps: list[str]) -> list[int]:
             break
         value -= numbers[i + 1]
     return labels
+
+
+def step_labels(problem: str, solution: str) -> list[int]:
+    """``check_steps`` labels for every step of ``solution``, -1 for the unlabelled steps after the first error
+    (the pool's ``step_labels`` convention)."""
+    steps = split_steps(solution)
+    labels = check_steps(problem, steps) if steps else []
+    return labels + [-1] * (len(steps) - len(labels))
 
 
 def fact_corpus(n_docs: int, *, seed: int, facts_per_doc: int = 8, zipf: float = 1.0) -> list[str]:

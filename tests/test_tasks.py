@@ -76,3 +76,12 @@ def test_fact_corpus_holds_true_facts_and_no_problems():
     flat = tasks.fact_corpus(300, seed=0, zipf=0.0)
     share = sum(b >= 10 for d in flat for b in map(int, re.findall(r"- (\d+)", d))) / (300 * 8)
     assert abs(share - 1550 / 2465) < 0.03
+
+
+def test_step_labels_mark_the_steps_after_the_first_error_unlabelled():
+    problem = "Compute 20 - 3 - 12 - 1 - 2."
+    assert tasks.step_labels(problem, "20 - 3 = 17\n\n17 - 12 = 6\n\n6 - 1 = 5\n\n5 - 2 = 3\n\n# Answer\n\n3") == [
+        1, 0, -1, -1]
+    assert tasks.step_labels(problem, "20 - 3 = 17\n\n17 - 12 = 5\n\n5 - 1 = 4\n\n4 - 2 = 2\n\n# Answer\n\n2") == [
+        1, 1, 1, 1]
+    assert tasks.step_labels(problem, "") == []
