@@ -148,8 +148,15 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--force", action="store_true", help="rerun stages even if done under the same params")
     r.add_argument("--html", action="store_true", help="also export each executed notebook to HTML")
     r.add_argument("--notebooks", help="folder of the numbered notebooks (default: notebooks/ beside params/)")
+    s = sub.add_parser("seeds", help="run a params file under more seeds and pool the differences with majority")
+    s.add_argument("params", help="params YAML, e.g. params/default.yaml (run as it is, plus once per seed)")
+    s.add_argument("--seeds", type=int, nargs="+", default=[1, 2], help="the extra seeds (default: 1 2)")
     args = parser.parse_args(argv)
     try:
+        if args.command == "seeds":
+            from e2h import seeds
+
+            return seeds.main(args.params, args.seeds)
         walls = run(args.params, stages=args.stages, force=args.force, html=args.html, notebooks_dir=args.notebooks)
     except (ParamsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from e2h import runner
+from e2h import runner, seeds
 from e2h.pool import read_pool
 
 
@@ -44,6 +44,15 @@ def test_smoke_runs_every_stage_of_the_embedded_pipeline(tmp_path):
     assert set(levels) == {1, 2, 3, 4, 5}
     meta = pd.read_json(run_dir / "rm" / "prm" / "e2h_reward.json", typ="series")
     assert list(meta["levels"]) == [1, 2, 3]
+    assert (run_dir / "base" / "e2h_pretrain.json").is_file()
+    # The checker's step labels reach the test pool for the step AUROC, and the seeds summary pools runs.
+    pool = read_pool(run_dir / "pool" / "scored.parquet")
+    assert pool.step_labels.map(len).tolist() == pool.scores_prm.map(len).tolist()
+    assert "step" in set(pd.read_parquet(run_dir / "rerank" / "auroc.parquet")["kind"])
+    diff = seeds.pooled({"a": run_dir, "b": run_dir}, resamples=20)
+    assert set(diff.run) == {"a", "b", "pooled"}
+    one = diff[(diff.method == "weighted") & (diff.rm == "prm") & (diff.agg == "prod") & (diff.group == "hard")]
+    assert len(one) == 3 and (one.lo <= one["mean"]).all() and (one["mean"] <= one.hi).all()
 
 
 @pytest.mark.slow
