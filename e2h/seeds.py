@@ -16,25 +16,25 @@ import pandas as pd
 import yaml
 
 from e2h.io import write_text
-from e2h.params import load_params
+from e2h.params import load_params, project_root
 
 SEED_KEYS = (("seed",), ("data", "seed"), ("sample", "seed"), ("sft", "seed"), ("reward", "seed"),
              ("rerank", "seed"))
 
 
 def seed_params_file(params_file: str | Path, seed: int) -> Path:
-    """Write ``<runs_dir>/<name>-seeds/<name>-seed<k>.yaml``: the file with every seed set to ``seed``, its own run
-    name, and its figures kept in its run folder (the main run's figures stay those of the params file)."""
+    """Write ``<runs_dir>/<name>-seeds/<name>-seed<k>.yaml``: the resolved params with every seed set to ``seed``,
+    its own run name, and its figures kept in its run folder (the main run's figures stay those of the file)."""
     params_file = Path(params_file)
     p = load_params(params_file)
-    raw = yaml.safe_load(params_file.read_text()) or {}
+    raw = p.to_dict()  # resolved: its paths are absolute, so the file works from any folder
     for path in SEED_KEYS:
         node = raw
         for key in path[:-1]:
             node = node.setdefault(key, {})
         node[path[-1]] = seed
     name = f"{p.name}-seed{seed}"
-    raw.update(name=name, runs_dir=str(p.runs_dir), figures_dir=str(Path(p.runs_dir) / name / "figures"))
+    raw.update(name=name, figures_dir=str(Path(p.runs_dir) / name / "figures"))
     out = Path(p.runs_dir) / f"{p.name}-seeds" / f"{name}.yaml"
     header = f"# {params_file.name} with every seed set to {seed} (written by python -m e2h seeds)\n"
     write_text(out, header + yaml.safe_dump(raw, sort_keys=False))
@@ -119,7 +119,7 @@ def main(params_file: str, seeds: list[int]) -> int:
         files[f"{p.name}-seed{s}"] = seed_params_file(params_file, s)
     for name, f in files.items():
         print(f"[e2h] seeds: {name}", flush=True)
-        run(f)
+        run(f, notebooks_dir=project_root(params_file) / "notebooks")
     run_dirs = {name: load_params(f).run_dir for name, f in files.items()}
     out = Path(p.runs_dir) / f"{p.name}-seeds"
     diff = pooled(run_dirs, resamples=p.rerank.resamples, seed=p.rerank.seed, level=p.rerank.ci_level)
