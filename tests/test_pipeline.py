@@ -51,7 +51,7 @@ def test_smoke_runs_every_stage_of_the_embedded_pipeline(tmp_path):
     assert "step" in set(pd.read_parquet(run_dir / "rerank" / "auroc.parquet")["kind"])
     diff = seeds.pooled({"a": run_dir, "b": run_dir}, resamples=20)
     assert set(diff.run) == {"a", "b", "pooled"}
-    one = diff[(diff.method == "weighted") & (diff.rm == "prm") & (diff.agg == "prod") & (diff.group == "hard")]
+    one = diff[(diff.method == "weighted") & (diff.rm == "prm") & (diff["agg"] == "prod") & (diff.group == "hard")]
     assert len(one) == 3 and (one.lo <= one["mean"]).all() and (one["mean"] <= one.hi).all()
 
 
