@@ -143,7 +143,8 @@ def make_tiny_model(out_dir: str | os.PathLike, texts: Iterable[str], *, hidden_
     """Train a tokenizer on ``texts``, build a randomly initialised Llama around it, and save both to ``out_dir``.
 
     Head dim is ``hidden_size // num_heads`` and must be 64. ``vocab_size`` is the BPE target (default 512); the
-    model's vocabulary is the tokenizer's actual size; ``split_digits`` as in ``train_tokenizer``. Returns ``out_dir``; reload with ``load_model``.
+    model's vocabulary is the tokenizer's actual size; ``split_digits`` as in ``train_tokenizer``. Returns
+    ``out_dir``; reload with ``load_model``.
     """
     if hidden_size % num_heads or hidden_size // num_heads != 64:
         raise ValueError(f"make_tiny_model: head dim hidden_size/num_heads = {hidden_size}/{num_heads} must be 64 "

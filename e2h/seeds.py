@@ -5,7 +5,8 @@ extra seed, every ``seed`` key set to that seed, each into its own run folder ``
 compares every re-ranking method with majority voting at the largest N, per seed and pooled: the pooled interval
 resamples the problems of all runs together (the runs' test problems differ, so the pooled set is their union),
 B = ``rerank.resamples``. It writes ``<runs_dir>/<name>-seeds/{differences,step_auroc}.csv`` and the figure
-``<figures_dir>/<name>_seeds.png``.
+``<figures_dir>/<name>_seeds.png``. A seed's params file also runs on its own, from the project root:
+``python -m e2h run runs/<name>-seeds/<name>-seed<k>.yaml --notebooks notebooks`` (several seeds side by side).
 """
 
 from __future__ import annotations
