@@ -4,7 +4,7 @@
 extra seed, every ``seed`` key set to that seed, each into its own run folder ``runs/<name>-seed<k>/``. Then it
 compares every re-ranking method with majority voting at the largest N, per seed and pooled: the pooled interval
 resamples the problems of all runs together (the runs' test problems differ, so the pooled set is their union),
-B = ``rerank.resamples``. It writes ``<runs_dir>/<name>-seeds/{differences,step_auroc}.csv`` and the figure
+B = ``rerank.resamples``. It writes ``<runs_dir>/<name>-seeds/{differences,evaluator_auroc}.csv`` and the figure
 ``<figures_dir>/<name>_seeds.png``. A seed's params file also runs on its own, from the project root:
 ``python -m e2h run runs/<name>-seeds/<name>-seed<k>.yaml --notebooks notebooks`` (several seeds side by side).
 """
@@ -67,13 +67,14 @@ def pooled(run_dirs: dict[str, Path], *, n: int | None = None, resamples: int = 
     return pd.concat(frames, ignore_index=True)[cols]
 
 
-def step_auroc(run_dirs: dict[str, Path]) -> pd.DataFrame:
-    """Step-level AUROC per reward model and level, per run (from each run's ``rerank/auroc.parquet``)."""
+def evaluator_quality(run_dirs: dict[str, Path]) -> pd.DataFrame:
+    """Step AUROC and within-problem AUROC (min score) per reward model and level group, per run (from each run's
+    ``rerank/auroc.parquet``)."""
     rows = []
     for name, run in run_dirs.items():
         a = pd.read_parquet(Path(run) / "rerank" / "auroc.parquet")
-        rows.append(a[a["kind"] == "step"].assign(run=name))
-    return pd.concat(rows, ignore_index=True)[["run", "rm", "group", "auroc", "lo", "hi"]]
+        rows.append(a[(a["kind"] == "step") | ((a["kind"] == "within") & (a["agg"] == "min"))].assign(run=name))
+    return pd.concat(rows, ignore_index=True)[["run", "rm", "kind", "group", "auroc", "lo", "hi"]]
 
 
 def plot_seeds(diff: pd.DataFrame, *, group: str = "hard", title: str = ""):
@@ -125,7 +126,7 @@ def main(params_file: str, seeds: list[int]) -> int:
     out = Path(p.runs_dir) / f"{p.name}-seeds"
     diff = pooled(run_dirs, resamples=p.rerank.resamples, seed=p.rerank.seed, level=p.rerank.ci_level)
     write_text(out / "differences.csv", diff.to_csv(index=False))
-    write_text(out / "step_auroc.csv", step_auroc(run_dirs).to_csv(index=False))
+    write_text(out / "evaluator_auroc.csv", evaluator_quality(run_dirs).to_csv(index=False))
     save_figure(plot_seeds(diff), p.figures_dir, f"{p.name}_seeds")
     hard = diff[(diff["group"] == "hard") & (diff["method"] == "weighted") & (diff["agg"] == "prod")]
     print(hard.round(3).to_string(index=False))

@@ -42,3 +42,19 @@ def test_solution_and_step_auroc_per_level():
     assert table.loc[("orm", "solution", "min", "all"), "auroc"] == 0.5
     lo, hi = table.loc[("prm", "solution", "prod", "all"), ["lo", "hi"]]
     assert 0 <= lo <= table.loc[("prm", "solution", "prod", "all"), "auroc"] <= hi <= 1
+
+
+def test_within_problem_auroc_sees_through_an_evaluator_that_only_rates_problems():
+    rows = []
+    for p in range(6):
+        for i in range(8):
+            right = i < 2 + p  # harder problems (low p) have fewer right samples
+            # "looks hard": the score depends on the problem only; "checks": it depends on the sample
+            rows.append(dict(problem_id=f"p{p}", level=4, split="test", sample_idx=i, text="", answer=str(right),
+                             correct=right, scores_looks=[0.1 * p + 0.01], scores_checks=[0.9 if right else 0.2]))
+    table = evaluator_auroc(pd.DataFrame(rows), aggs=("min",), resamples=50,
+                            progress=False).set_index(["rm", "kind", "agg", "group"])
+    assert table.loc[("looks", "solution", "min", "hard"), "auroc"] > 0.7
+    assert table.loc[("looks", "within", "min", "hard"), "auroc"] == 0.5
+    row = table.loc[("checks", "within", "min", "hard")]
+    assert row["auroc"] == 1.0 and row["problems"] == 6 and row["lo"] == row["hi"] == 1.0

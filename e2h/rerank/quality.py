@@ -3,6 +3,10 @@
 - **solution level**: does the aggregated solution score separate correct samples from wrong ones?
 - **step level** (pools with ``step_labels``): does a step's score separate good steps (label 1) from bad ones (0)?
   Unlabelled steps (-1) are left out, and so are rows whose score list is not one score per step (an ORM).
+- **within problem**: the mean, over problems with both right and wrong samples, of the solution-level AUROC among
+  that problem's samples. Re-ranking only ever compares samples of one problem, and the two AUROCs above pool
+  problems: an evaluator that merely scores hard-looking problems low gets a high pooled AUROC and a within-problem
+  one of 0.5.
 
 The paper's claim is that evaluators trained on easy problems generalize to hard ones; an AUROC on levels 4-5 close
 to the one on levels 1-3 says so directly. Intervals resample problems with replacement (samples of one problem are
@@ -50,7 +54,8 @@ def _bootstrap(scores, labels, problem, n_problems, resamples, rng, level) -> tu
 
 def evaluator_auroc(pool: pd.DataFrame, *, rms=None, aggs=("min", "prod"), resamples: int = 200, seed: int = 0,
                     level: float = 0.95, progress: bool = True) -> pd.DataFrame:
-    """AUROC per (rm, kind, agg, group): solution level for each aggregator, step level when labels exist.
+    """AUROC per (rm, kind, agg, group): solution level and within problem for each aggregator, step level when
+    labels exist.
 
     Columns: rm, kind (solution / step), agg ("" for step), group, auroc, lo, hi, positives, negatives, problems,
     resamples, level.
@@ -77,6 +82,11 @@ def evaluator_auroc(pool: pd.DataFrame, *, rms=None, aggs=("min", "prod"), resam
             lo, hi = _bootstrap(score, correct, codes, n_problems, resamples, rng, level)
             rows.append(dict(rm=rm, kind="solution", agg=agg, group=g, auroc=auroc(score, correct), lo=lo, hi=hi,
                              positives=int(correct.sum()), negatives=int((~correct).sum()), problems=n_problems))
+            per = _per_problem(score, correct, codes)
+            lo, hi = _mean_interval(per, resamples, rng, level)
+            rows.append(dict(rm=rm, kind="within", agg=agg, group=g, auroc=per.mean() if len(per) else np.nan,
+                             lo=lo, hi=hi, positives=int(correct.sum()), negatives=int((~correct).sum()),
+                             problems=len(per)))
         if labels_flat is not None:
             step_lab = _aligned(labels_flat, label_len, lengths)
             owner = np.repeat(np.arange(len(pool)), lengths)
@@ -92,6 +102,23 @@ def evaluator_auroc(pool: pd.DataFrame, *, rms=None, aggs=("min", "prod"), resam
     out = pd.DataFrame(rows)
     out["resamples"], out["level"] = resamples, level
     return out
+
+
+def _per_problem(score: np.ndarray, correct: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """AUROC among each problem's samples, for the problems that have right and wrong ones."""
+    order = np.argsort(codes, kind="stable")
+    ends = np.cumsum(np.bincount(codes))
+    out = [auroc(score[idx], correct[idx]) for idx in np.split(order, ends[:-1])]
+    return np.array([a for a in out if not np.isnan(a)])
+
+
+def _mean_interval(values: np.ndarray, resamples: int, rng, level: float) -> tuple[float, float]:
+    """Percentile interval of the mean under resampling the values (problems) with replacement."""
+    if resamples <= 0 or len(values) == 0:
+        return float("nan"), float("nan")
+    means = values[rng.integers(0, len(values), (resamples, len(values)))].mean(1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
 
 
 def _aligned(labels_flat: np.ndarray, label_len: np.ndarray, lengths: np.ndarray) -> np.ndarray:
