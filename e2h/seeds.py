@@ -88,7 +88,7 @@ def plot_seeds(diff: pd.DataFrame, *, group: str = "hard", title: str = ""):
     keep["curve"] = keep["method"].str.replace("_", "-") + " " + keep["rm"] + " (" + keep["agg"] + ")"
     order = sorted(keep["curve"].unique())
     runs = list(dict.fromkeys(keep["run"]))
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(order) * len(runs) + 1.5))
+    fig, ax = plt.subplots(figsize=(8, 0.18 * len(order) * len(runs) + 1.5))
     palette = dict(zip(runs, sns.color_palette("colorblind", len(runs))))
     step = 0.8 / max(len(runs), 1)
     for i, curve in enumerate(order):
