@@ -18,16 +18,15 @@ def pretrain_tiny_base(p, texts: list[str], out_dir: str | Path) -> Path:
     ``model.tiny_pretrain_docs`` fact documents for ``model.tiny_pretrain_epochs`` epochs, and write it to
     ``out_dir``. The random initialisation is built beside it and removed, so ``out_dir`` only ever holds the
     pretrained model."""
-    from e2h.models import load_model, make_tiny_model
+    from e2h.models import load_model
+    from e2h.sft import make_tiny_base
     from e2h.tasks import fact_corpus
     from e2h.train import train
 
     m, out = p.model, Path(out_dir)
     docs = fact_corpus(m.tiny_pretrain_docs, seed=p.seed, zipf=m.tiny_pretrain_zipf)
     random_init = out.with_name(f".{out.name}.random")
-    make_tiny_model(random_init, list(texts) + docs, hidden_size=m.tiny_hidden_size, num_layers=m.tiny_layers,
-                    num_heads=m.tiny_heads, vocab_size=m.tiny_vocab_size, seed=p.seed,
-                    max_position_embeddings=m.tiny_max_positions, split_digits=m.tiny_split_digits)
+    make_tiny_base(p, list(texts) + docs, random_init)
     model, tok = load_model(random_init, device="cpu")
     examples = []
     for doc in docs:

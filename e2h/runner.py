@@ -3,8 +3,8 @@
 Each stage's executed notebook lands in ``runs/<name>/notebooks/`` and a manifest beside it records the params hash,
 package versions, git commit and wall time. A stage whose manifest says it finished under the same hash of the params
 sections it depends on (its own and every earlier stage's, ``STAGE_SECTIONS``) is skipped, so a rerun after a
-failure starts at the failed stage and a new re-ranking setting does not retrain anything. The runner stops at the first failing stage and
-prints the failing cell and its error.
+failure starts at the failed stage and a new re-ranking setting does not retrain anything. The runner stops at the
+first failing stage and prints the failing cell and its error.
 """
 
 from __future__ import annotations

@@ -108,7 +108,9 @@ def _kind_of(path: str) -> str:
     """prm / orm / oprm from our metadata file, else from a released model's name (``...-orm-...``)."""
     meta = Path(path) / META
     if meta.is_file():
-        return json.loads(meta.read_text())["kind"].removesuffix("_all")  # prm_all scores as a prm
+        from e2h.reward_train import FULL_SUFFIX
+
+        return json.loads(meta.read_text())["kind"].removesuffix(FULL_SUFFIX)  # prm_all scores as a prm
     name = Path(path).name.lower()
     for kind in ("oprm", "orm", "prm"):
         if f"-{kind}-" in f"-{name}-":

@@ -52,15 +52,14 @@ def pooled(run_dirs: dict[str, Path], *, n: int | None = None, resamples: int = 
     from e2h.pool import read_pool
     from e2h.rerank import BOOTSTRAP, resample
 
-    frames, pools = [], []
+    frames, pools, at = [], [], n
     for name, run in run_dirs.items():
         d = pd.read_parquet(Path(run) / "rerank" / "differences.parquet")
-        at = n or int(d["n"].max())
+        at = at or int(d["n"].max())  # the first run's largest N, unless given
         frames.append(d[(d["n"] == at) & (d["ci"] == BOOTSTRAP)].assign(run=name))
         pool = read_pool(Path(run) / "pool" / "scored.parquet")
         pools.append(pool.assign(problem_id=name + "/" + pool["problem_id"].astype(str)))
     pool = pd.concat(pools, ignore_index=True)
-    at = n or int(frames[0]["n"].max())
     diff = resample(pool, ns=[at], resamples=resamples, seed=seed).differences(level=level)
     frames.append(diff[diff["ci"] == BOOTSTRAP].assign(run="pooled"))
     cols = ["run", "method", "rm", "agg", "group", "n", "mean", "lo", "hi", "share_le_0"]

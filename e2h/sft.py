@@ -90,18 +90,23 @@ def base_model_path(p, texts: list[str] | None = None) -> str:
     if not (path / "config.json").is_file():
         if not texts:
             raise FileNotFoundError(f"{path}: no tiny base model yet; stage 01 builds it from the training text")
-        m = p.model
-        if m.tiny_pretrain_docs:
+        if p.model.tiny_pretrain_docs:
             from e2h.pretrain import pretrain_tiny_base
 
             pretrain_tiny_base(p, texts, path)
         else:
-            from e2h.models import make_tiny_model
-
-            make_tiny_model(path, texts, hidden_size=m.tiny_hidden_size, num_layers=m.tiny_layers,
-                            num_heads=m.tiny_heads, vocab_size=m.tiny_vocab_size, seed=p.seed,
-                            max_position_embeddings=m.tiny_max_positions, split_digits=m.tiny_split_digits)
+            make_tiny_base(p, texts, path)
     return str(path)
+
+
+def make_tiny_base(p, texts: list[str], out_dir: str | Path) -> Path:
+    """A random tiny Llama shaped by ``model.tiny_*``, with a tokenizer trained on ``texts``."""
+    from e2h.models import make_tiny_model
+
+    m = p.model
+    return make_tiny_model(out_dir, texts, hidden_size=m.tiny_hidden_size, num_layers=m.tiny_layers,
+                           num_heads=m.tiny_heads, vocab_size=m.tiny_vocab_size, seed=p.seed,
+                           max_position_embeddings=m.tiny_max_positions, split_digits=m.tiny_split_digits)
 
 
 def train_sft(p, *, out_dir: str | Path | None = None, accelerator=None) -> Path:

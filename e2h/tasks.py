@@ -17,7 +17,7 @@ import hashlib
 import random
 import re
 
-from e2h.format import format_solution, split_steps
+from e2h.format import STEP_SEP, format_solution, split_steps
 
 LEVELS = (1, 2, 3, 4, 5)
 NUM_STEPS = 4
@@ -128,7 +128,7 @@ def fact_corpus(n_docs: int, *, seed: int, facts_per_doc: int = 8, zipf: float =
     rng = random.Random(f"{seed}/facts")
     facts = [(a, b) for b in range(1, 30) for a in range(b, MAX_VALUE + 1)]
     weights = [b ** -zipf for _, b in facts]
-    return ["\n\n".join(f"{a} - {b} = {a - b}" for a, b in rng.choices(facts, weights=weights, k=facts_per_doc))
+    return [STEP_SEP.join(f"{a} - {b} = {a - b}" for a, b in rng.choices(facts, weights=weights, k=facts_per_doc))
             for _ in range(n_docs)]
 
 

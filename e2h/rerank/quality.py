@@ -20,6 +20,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from e2h.pool import flatten_lists, reward_models
+from e2h.rerank.ci import percentile_interval
 from e2h.rerank.select import aggregate, groups_of, step_scores
 
 
@@ -116,8 +117,7 @@ def _mean_interval(values: np.ndarray, resamples: int, rng, level: float) -> tup
     """Percentile interval of the mean under resampling the values (problems) with replacement."""
     if resamples <= 0 or len(values) == 0:
         return float("nan"), float("nan")
-    means = values[rng.integers(0, len(values), (resamples, len(values)))].mean(1)
-    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    lo, hi = percentile_interval(values[rng.integers(0, len(values), (resamples, len(values)))].mean(1), level)
     return float(lo), float(hi)
 
 

@@ -19,7 +19,6 @@ from e2h.data.splits import EASY_LEVELS, HARD_LEVELS
 from e2h.sampling.shards import sample_pool
 
 
-
 def policy_path(p) -> Path | str:
     """``sample.policy`` when set (a released model, say), else the run's SFT policy."""
     if p.sample.policy:
@@ -54,9 +53,10 @@ def reward_training_problems(p) -> list[dict]:
     """The easy training problems, and also the hard ones when a full-supervision reference reward model (a kind
     ending in ``_all``) is to be trained; ``sample.reward_max_problems`` caps each of the two groups."""
     from e2h.data import load_split
+    from e2h.reward_train import FULL_SUFFIX
 
     problems = easy_training_problems(p)
-    if any(kind.endswith("_all") for kind in p.reward.kinds):
+    if any(kind.endswith(FULL_SUFFIX) for kind in p.reward.kinds):
         hard = [r for r in load_split(p.run_dir, "train") if r.get("level") in HARD_LEVELS]
         cap = p.sample.reward_max_problems
         if cap is not None and cap < len(hard):
