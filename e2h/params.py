@@ -187,6 +187,9 @@ class Params:
     name: str = ""  # defaults to the file's stem
     seed: int = 0
     stages: Optional[str] = None  # the runner's default --stages (e.g. "00,04-08" when nothing is trained); null: all
+    # A folder of shipped weights (e2h.weights): stage 04 samples from its sft/, stage 05 scores with its rm/<name>
+    # instead of the run's own; null: the run's own models.
+    weights: Optional[str] = path_field(None)
     runs_dir: str = path_field("runs", must_exist=False)
     figures_dir: str = path_field("figures", must_exist=False)  # stage 08 writes <name>_<figure>.png/.pdf here
     data: DataParams = field(default_factory=DataParams)
@@ -210,6 +213,9 @@ class Params:
         d = self.to_dict()
         if keys is not None:
             d = {k: d[k] for k in keys}
+        manifest = Path(d["weights"]) / "MANIFEST.json" if d.get("weights") else None
+        if manifest and manifest.is_file():  # regenerated weights in the same folder make a new run
+            d["weights"] = hashlib.sha256(manifest.read_bytes()).hexdigest()
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

@@ -26,7 +26,7 @@ NOTEBOOK = re.compile(r"^(\d\d)_\w+\.ipynb$")
 # The params sections each stage reads. A stage's outputs are reused while the sections of that stage and of every
 # earlier one are unchanged, so a new rerank setting reruns 06 and 08, not the training. A stage not listed here
 # (a notebook added later) counts every section.
-STAGE_SECTIONS = {0: ["seed", "data"], 1: ["model", "sft"], 2: ["sample", "reward"], 3: [], 4: [], 5: ["score"],
+STAGE_SECTIONS = {0: ["seed", "data"], 1: ["model", "sft", "weights"], 2: ["sample", "reward"], 3: [], 4: [], 5: ["score"],
                   6: ["rerank"], 8: ["figures_dir"]}
 KERNEL = "e2h"
 _VERSIONED = ("e2h", "torch", "transformers", "accelerate", "peft", "vllm", "numpy", "pandas", "sympy",
@@ -151,12 +151,19 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("seeds", help="run a params file under more seeds and pool the differences with majority")
     s.add_argument("params", help="params YAML, e.g. params/default.yaml (run as it is, plus once per seed)")
     s.add_argument("--seeds", type=int, nargs="+", default=[1, 2], help="the extra seeds (default: 1 2)")
+    w = sub.add_parser("weights", help="train a params file's policy and reward models (stages 00-03) and ship them")
+    w.add_argument("params", help="params YAML, e.g. params/default-train.yaml")
+    w.add_argument("folder", help="where the weights and their MANIFEST.json go, e.g. weights/default")
     args = parser.parse_args(argv)
     try:
         if args.command == "seeds":
             from e2h import seeds
 
             return seeds.main(args.params, args.seeds)
+        if args.command == "weights":
+            from e2h import weights
+
+            return weights.main(args.params, args.folder)
         walls = run(args.params, stages=args.stages, force=args.force, html=args.html, notebooks_dir=args.notebooks)
     except (ParamsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -170,8 +170,14 @@ def _fingerprint(path: str) -> str:
 
 
 def reward_model_paths(p) -> dict[str, str]:
-    """Every reward model stage 05 scores with: the run's own (``<run_dir>/rm/<name>``) and the released ones."""
-    out = {name: str(Path(p.run_dir) / "rm" / name) for name in p.score.rms}
+    """Every reward model stage 05 scores with: the run's own (``<run_dir>/rm/<name>``, or ``<weights>/rm/<name>``
+    when the run uses shipped weights) and the released ones."""
+    if p.weights:
+        from e2h.weights import verify
+
+        verify(p.weights)
+    home = Path(p.weights or p.run_dir) / "rm"
+    out = {name: str(home / name) for name in p.score.rms}
     for name, path in p.score.released.items():
         if name in out:
             raise ValueError(f"score.released: {name!r} is also in score.rms; give the released model another name")

@@ -61,3 +61,31 @@ def test_math_tiny_runs_every_stage_on_the_real_math_files(tmp_path, data_dir, m
     run_dir = check_run(tmp_path, "math-tiny", ["prm"])
     test = pd.read_json(run_dir / "data" / "test.jsonl", lines=True)
     assert len(test) == 15 and test.unique_id.str.startswith("test/").all()
+
+
+def test_shipped_weights_replace_the_training_stages(tmp_path):
+    """The smoke run's models, exported with their manifest, drive a run that trains nothing (as the default)."""
+    from e2h import weights
+
+    run_dir = check_run(tmp_path, "smoke", ["prm", "orm", "oprm", "prm_all"])
+    folder = weights.export(tmp_path / "params" / "smoke.yaml", tmp_path / "weights" / "smoke")
+    manifest = weights.verify(folder)
+    assert manifest["models"] == ["rm/oprm", "rm/orm", "rm/prm", "rm/prm_all", "sft"]
+    assert set(manifest["stage_wall_seconds"]) == {"00_data", "01_sft", "02_reward_data", "03_reward_models"}
+    assert {"sft/model.safetensors", "rm/prm/e2h_reward.json"} <= set(manifest["files"])
+    assert not list(tmp_path.glob("weights/.smoke.*"))  # no half-written folder left beside it
+
+    params = yaml.safe_load((tmp_path / "params" / "smoke.yaml").read_text())
+    params.update(name="shipped", weights=str(folder), stages="00,04-06,08")
+    (tmp_path / "params" / "shipped.yaml").write_text(yaml.safe_dump(params))
+    walls = runner.run(tmp_path / "params" / "shipped.yaml", notebooks_dir=ROOT / "notebooks")
+    assert list(walls) == ["00_data", "04_sample", "05_score", "06_rerank", "08_figures"]
+    shipped = tmp_path / "runs" / "shipped"
+    assert not (shipped / "sft").exists() and not (shipped / "rm").exists()
+    pool, own = read_pool(shipped / "pool" / "scored.parquet"), read_pool(run_dir / "pool" / "scored.parquet")
+    assert pool.problem_id.tolist() == own.problem_id.tolist()  # same test problems as the run that trained them
+    assert {"scores_prm", "scores_prm_all"} <= set(pool.columns)
+
+    (folder / "rm" / "prm" / "model.safetensors").write_bytes(b"not the shipped tensors")
+    with pytest.raises(ValueError, match="SHA-256 differs"):
+        weights.verify(folder)

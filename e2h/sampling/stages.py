@@ -20,9 +20,15 @@ from e2h.sampling.shards import sample_pool
 
 
 def policy_path(p) -> Path | str:
-    """``sample.policy`` when set (a released model, say), else the run's SFT policy."""
+    """``sample.policy`` when set (a released model, say), else the shipped weights' policy when ``weights`` is
+    set, else the run's SFT policy."""
     if p.sample.policy:
         return p.sample.policy
+    if p.weights:
+        from e2h.weights import verify
+
+        verify(p.weights)
+        return Path(p.weights) / "sft"
     path = Path(p.run_dir) / "sft"
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"{path}: no SFT policy there (no config.json); run stage 01 (notebooks/01_sft) "
