@@ -213,9 +213,11 @@ class Params:
         d = self.to_dict()
         if keys is not None:
             d = {k: d[k] for k in keys}
-        manifest = Path(d["weights"]) / "MANIFEST.json" if d.get("weights") else None
-        if manifest and manifest.is_file():  # regenerated weights in the same folder make a new run
-            d["weights"] = hashlib.sha256(manifest.read_bytes()).hexdigest()
+        if "weights" in d and d["weights"] is None:
+            del d["weights"]  # runs made before the key existed keep their digests
+        elif d.get("weights") and (Path(d["weights"]) / "MANIFEST.json").is_file():
+            # regenerated weights in the same folder make a new run
+            d["weights"] = hashlib.sha256((Path(d["weights"]) / "MANIFEST.json").read_bytes()).hexdigest()
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

@@ -90,8 +90,8 @@ def check_steps(problem: str, steps: list[str]) -> list[int]:
 
     A step is correct when it subtracts the next number of the problem from the running value and states the
     result exactly. Extra steps beyond the chain are wrong. A step that carries the ``# Answer`` section (the
-    last one, in the paper's format) must also state the running value as the answer, as a PRM800K labeller
-    would mark a final step whose answer contradicts the work.
+    last one, in the paper's format) must also close the chain and state its result as the answer, as a PRM800K
+    labeller would mark a final step whose answer contradicts the work or comes before the work is done.
     """
     numbers = parse_problem(problem)
     value, labels = numbers[0], []
@@ -100,8 +100,8 @@ def check_steps(problem: str, steps: list[str]) -> list[int]:
         m = _STEP.match(work)
         ok = (m is not None and i + 1 < len(numbers) and int(m.group(1)) == value
               and int(m.group(2)) == numbers[i + 1] and int(m.group(3)) == value - numbers[i + 1])
-        if ok and has_answer:
-            ok = answer.strip() == str(value - numbers[i + 1])
+        if ok and has_answer:  # the answer ends the solution: it must come after the last number's step
+            ok = i + 2 == len(numbers) and answer.strip() == str(value - numbers[i + 1])
         labels.append(int(ok))
         if not ok:
             break

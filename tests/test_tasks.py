@@ -37,6 +37,7 @@ def test_reference_solutions_pass_the_checker_and_follow_the_paper_format():
     ([], []),
     (["20 - 3 = 17", "17 - 12 = 5", "5 - 1 = 4", "4 - 2 = 2\n\n# Answer\n\n2"], [1, 1, 1, 1]),
     (["20 - 3 = 17", "17 - 12 = 5", "5 - 1 = 4", "4 - 2 = 2\n\n# Answer\n\n3"], [1, 1, 1, 0]),  # answer contradicts
+    (["20 - 3 = 17", "17 - 12 = 5", "5 - 1 = 4\n\n# Answer\n\n4"], [1, 1, 0]),  # answers before the chain ends
 ])
 def test_checker_labels_good_until_the_first_bad_step(steps, labels):
     assert tasks.check_steps("Compute 20 - 3 - 12 - 1 - 2.", steps) == labels
