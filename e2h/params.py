@@ -151,6 +151,9 @@ class RewardParams(TrainParams):
     # auto: the embedded task's exact step checker on stage-02 samples, or PRM800K files for MATH.
     prm_source: Literal["auto", "checker", "prm800k", "shepherd"] = "auto"
     prm_files: list[str] = field(default_factory=list)  # PRM800K phase*_train.jsonl or Math-Shepherd files
+    # Checker source only: per training solution, this many copies with one step's subtrahend or result moved by
+    # 1-3, labelled by the checker (e2h.tasks.corrupt_solution): more slips than the policy makes on easy problems.
+    prm_corrupt: int = 0
     orm_max_ratio: float = 3.0  # per question, positives:negatives kept within 1:r … r:1
     max_length: int = 1024
     epochs: int = 2

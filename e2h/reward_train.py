@@ -95,6 +95,26 @@ def prm_records(p) -> list[dict]:
     return out
 
 
+def corrupted_records(p, records: list[dict]) -> list[dict]:
+    """``reward.prm_corrupt`` checker-labelled copies of each embedded-task record with one slip made on purpose
+    (seeded by ``reward.seed``); training records only, so the held-out step AUROC stays on the policy's samples."""
+    if not p.reward.prm_corrupt:
+        return []
+    if p.data.source != "embedded":
+        raise ValueError("reward.prm_corrupt: only the embedded task has a checker to label corrupted solutions")
+    import random
+
+    from e2h.tasks import check_steps, corrupt_solution
+
+    rng, out = random.Random(p.reward.seed), []
+    for r in records:
+        for _ in range(p.reward.prm_corrupt):
+            text = corrupt_solution(r["solution"], rng)
+            if text is not None:
+                out.append({**r, "solution": text, "labels": check_steps(r["problem"], split_steps(text))})
+    return out
+
+
 def split_heldout(p, records: list[dict]) -> tuple[list[dict], list[dict]]:
     """(train, held out) by problem, ``reward.heldout_fraction`` of the problems held out."""
     f, seed = p.reward.heldout_fraction, p.reward.seed
@@ -120,8 +140,9 @@ def reward_data(p, kind: str) -> tuple[list[dict], dict]:
     records: list[dict] = []
     if base in ("prm", "oprm"):
         prm_train, held = split_heldout(p, [r for r in prm_records(p) if _level(r) in levels])
-        records += prm_train
-        info.update(prm_solutions=len(prm_train), prm_heldout=len(held))
+        corrupted = corrupted_records(p, prm_train)
+        records += prm_train + corrupted
+        info.update(prm_solutions=len(prm_train), prm_heldout=len(held), prm_corrupted=len(corrupted))
     if base in ("orm", "oprm"):
         orm, stats = orm_data(p, levels)
         records += orm

@@ -24,6 +24,7 @@ NUM_STEPS = 4
 MAX_VALUE = 99
 SPLIT_OF_BUCKET = ("test", "val", "train", "train", "train")  # by hash of the problem text
 _STEP = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*=\s*(\d+)\s*$")
+_STEP_IN = re.compile(r"(\d+) - (\d+) = (\d+)")  # a step's work, inside a step that may carry the answer
 
 
 def _subtrahends(rng: random.Random, level: int) -> list[int]:
@@ -115,6 +116,23 @@ def step_labels(problem: str, solution: str) -> list[int]:
     steps = split_steps(solution)
     labels = check_steps(problem, steps) if steps else []
     return labels + [-1] * (len(steps) - len(labels))
+
+
+def corrupt_solution(solution: str, rng: random.Random) -> str | None:
+    """The solution with one step's subtrahend or result moved by 1-3 (staying in 0-99): the slips a labeller
+    sees, made on purpose. Later steps are left as written (the labels stop at the first error anyway). None when
+    no step has the ``a - b = c`` form."""
+    steps = split_steps(solution)
+    spots = [(k, m) for k, st in enumerate(steps) for m in [_STEP_IN.search(st)] if m]
+    if not spots:
+        return None
+    k, m = rng.choice(spots)
+    group = rng.choice((2, 3))  # the subtrahend (a copying slip) or the result (an arithmetic slip)
+    old = int(m.group(group))
+    new = rng.choice([v for d in (1, 2, 3) for v in (old - d, old + d) if 0 <= v <= MAX_VALUE])
+    st = steps[k]
+    steps[k] = st[:m.start(group)] + str(new) + st[m.end(group):]
+    return STEP_SEP.join(steps)
 
 
 def fact_corpus(n_docs: int, *, seed: int, facts_per_doc: int = 8, zipf: float = 1.0) -> list[str]:

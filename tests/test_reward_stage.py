@@ -59,6 +59,20 @@ def test_prm_labels_come_from_the_step_checker(params):
     assert held and train and not {r["problem_id"] for r in train} & {r["problem_id"] for r in held}
 
 
+def test_corrupted_copies_join_the_prm_training_data_only(params):
+    import copy
+
+    p = copy.deepcopy(params)
+    p.reward.prm_corrupt = 2
+    plain, _ = reward_data(params, "prm")
+    records, info = reward_data(p, "prm")
+    assert info["prm_corrupted"] == 2 * info["prm_solutions"] and len(records) == 3 * len(plain)
+    held = {r["problem_id"] for r in split_heldout(p, prm_records(p))[1]}
+    assert not held & {r["problem_id"] for r in records}  # the held-out step AUROC stays on policy samples
+    assert all(r["labels"][-1] == 0 for r in records[len(plain):])  # each copy ends at its slip
+    assert reward_data(p, "prm")[0] == records  # seeded
+
+
 def test_orm_and_oprm_data(params):
     orm, info = reward_data(params, "orm")
     assert info["orm_balance"]["dropped_one_class"] == 0 and len(orm) == 24 * 4  # 2:2 is within 1:3 … 3:1

@@ -86,3 +86,17 @@ def test_step_labels_mark_the_steps_after_the_first_error_unlabelled():
     assert tasks.step_labels(problem, "20 - 3 = 17\n\n17 - 12 = 5\n\n5 - 1 = 4\n\n4 - 2 = 2\n\n# Answer\n\n2") == [
         1, 1, 1, 1]
     assert tasks.step_labels(problem, "") == []
+
+
+def test_a_corrupted_solution_has_one_slip_that_the_checker_finds():
+    problem = "Compute 20 - 3 - 12 - 1 - 2."
+    solution = "20 - 3 = 17\n\n17 - 12 = 5\n\n5 - 1 = 4\n\n4 - 2 = 2\n\n# Answer\n\n2"
+    rng = random.Random(0)
+    for _ in range(50):
+        text = tasks.corrupt_solution(solution, rng)
+        changed = [k for k, (a, b) in enumerate(zip(split_steps(solution), split_steps(text))) if a != b]
+        assert len(changed) == 1  # one step touched, one number in it moved by 1-3
+        old, new = (re.findall(r"\d+", s) for s in (split_steps(solution)[changed[0]], split_steps(text)[changed[0]]))
+        assert sum(a != b for a, b in zip(old, new)) == 1 and max(abs(int(a) - int(b)) for a, b in zip(old, new)) <= 3
+        assert tasks.check_steps(problem, split_steps(text)) == [1] * changed[0] + [0]
+    assert tasks.corrupt_solution("no steps here", rng) is None
