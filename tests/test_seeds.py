@@ -8,14 +8,14 @@ from e2h.seeds import SEED_KEYS, seed_params_file
 
 
 def test_seed_params_file_changes_every_seed_and_nothing_else(tmp_path):
-    raw = yaml.safe_load((ROOT / "params" / "default.yaml").read_text())
+    raw = yaml.safe_load((ROOT / "params" / "default-train.yaml").read_text())
     raw["runs_dir"] = str(tmp_path / "runs")
-    src = tmp_path / "default.yaml"
+    src = tmp_path / "default-train.yaml"
     src.write_text(yaml.safe_dump(raw))
     out = seed_params_file(src, 7)
-    assert out == tmp_path / "runs" / "default-seeds" / "default-seed7.yaml"
+    assert out == tmp_path / "runs" / "default-train-seeds" / "default-train-seed7.yaml"
     base, p = load_params(src), load_params(out)
-    assert p.name == "default-seed7" and p.run_dir == tmp_path / "runs" / "default-seed7"
+    assert p.name == "default-train-seed7" and p.run_dir == tmp_path / "runs" / "default-train-seed7"
     assert p.figures_dir == str(p.run_dir / "figures")  # the main run's figures are not overwritten
     a, b = base.to_dict(), p.to_dict()
     for path in SEED_KEYS:

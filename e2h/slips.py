@@ -1,0 +1,101 @@
+"""The embedded task's samples, taken apart: where each first goes wrong, and how well an evaluator sees each slip.
+
+A step ``a - b = c`` can slip in three ways, which need different checks:
+- ``subtrahend``: ``b`` is not the problem's next number (a copying slip: find the number in the question);
+- ``result``: ``c`` is not ``a - b`` (an arithmetic slip: know the fact);
+- ``running``: ``a`` is not the previous result;
+and ``form`` covers the rest (not a step, a step too many, an answer that comes early or contradicts the work).
+
+``slip_auroc`` asks, per slip kind, whether a reward model's score at the slipped step is below its scores for the
+right steps *at the same step of the same problem*: the comparison re-ranking depends on, free of how hard a
+problem or a step position looks. ``checker_vote`` is the ceiling: a weighted vote whose weights are the checker's
+verdicts (1 when every step is right), so it shows how much a perfect step verifier would gain over majority voting.
+Both are diagnostics on test pools; nothing is trained or selected with them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from e2h.format import split_steps
+from e2h.rerank.quality import auroc
+from e2h.tasks import check_steps, parse_problem
+
+SLIPS = ("subtrahend", "result", "running", "form")
+_WORK = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*=\s*(\d+)\s*$")
+
+
+def first_slip(problem: str, solution: str) -> tuple[int, str] | None:
+    """(step index, slip kind) of the first wrong step by ``check_steps``, or None when every step is right."""
+    steps = split_steps(solution)
+    labels = check_steps(problem, steps)
+    if all(labels) and steps:
+        return None
+    k = len(labels) - 1 if labels else 0
+    numbers = parse_problem(problem)
+    m = _WORK.match(steps[k].partition("\n\n# Answer")[0]) if k < len(steps) else None
+    if m is None or k + 1 >= len(numbers):
+        return k, "form"
+    a, b, c = map(int, m.groups())
+    value = numbers[0] - sum(numbers[1:k + 1])
+    if b != numbers[k + 1]:
+        return k, "subtrahend"
+    if a != value:
+        return k, "running"
+    if c != a - b:
+        return k, "result"
+    return k, "form"  # the work is right, the answer line is not
+
+
+def _problem_texts(pool: pd.DataFrame) -> pd.Series:
+    return pool["prompt"].str.extract(r"# Question\n\n(.*?)\n\n# Solution", flags=re.S)[0]
+
+
+def step_table(pool: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One row per scored step up to each sample's first slip: problem, level, step, kind (``right`` or the slip)
+    and the score in ``column``."""
+    rows = []
+    for r, problem in zip(pool.itertuples(), _problem_texts(pool)):
+        slip = first_slip(problem, r.text)
+        last = slip[0] if slip else len(getattr(r, column)) - 1
+        for k, score in enumerate(getattr(r, column)[:last + 1]):
+            kind = slip[1] if slip and k == slip[0] else "right"
+            rows.append((r.problem_id, r.level, k, kind, float(score)))
+    return pd.DataFrame(rows, columns=["problem_id", "level", "step", "kind", "score"])
+
+
+def slip_auroc(pool: pd.DataFrame, column: str, *, groups=(("easy", (1, 2, 3)), ("hard", (4, 5)))) -> pd.DataFrame:
+    """Per group and slip kind: the mean over (problem, step) pairs holding both right and slipped steps of the
+    AUROC of ``column``'s step score (right = positive), and the number of such pairs."""
+    steps = step_table(pool, column)
+    out = []
+    for name, levels in groups:
+        g = steps[steps.level.isin(levels)]
+        for kind in SLIPS:
+            both = g[g.kind.isin(("right", kind))]
+            vals = [auroc(x.score.to_numpy(), (x.kind == "right").to_numpy())
+                    for _, x in both.groupby(["problem_id", "step"]) if x.kind.nunique() == 2]
+            out.append({"group": name, "slip": kind, "pairs": len(vals),
+                        "auroc": float(np.mean(vals)) if vals else float("nan")})
+    return pd.DataFrame(out)
+
+
+def checker_vote(pool: pd.DataFrame, *, groups=(("easy", (1, 2, 3)), ("hard", (4, 5)))) -> pd.DataFrame:
+    """Majority voting against the checker-weighted vote on the whole pool (every sample of a problem), per group:
+    accuracy in % and the number of problems. Samples whose steps are all right vote; a problem with none falls
+    back to majority voting."""
+    right = [check_steps(p, split_steps(t)) for p, t in zip(_problem_texts(pool), pool.text)]
+    pool = pool.assign(all_right=[bool(x) and all(x) for x in right])
+    out = []
+    for name, levels in groups:
+        maj, ceil = [], []
+        for _, g in pool[pool.level.isin(levels)].groupby("problem_id"):
+            votes = g.groupby("answer_key").agg(n=("correct", "size"), right=("all_right", "sum"), c=("correct", "first"))
+            maj.append(votes.sort_values("n", ascending=False, kind="stable").c.iloc[0])
+            ceil.append(votes.sort_values(["right", "n"], ascending=False, kind="stable").c.iloc[0])
+        out.append({"group": name, "problems": len(maj), "majority": 100 * np.mean(maj) if maj else np.nan,
+                    "checker_weighted": 100 * np.mean(ceil) if ceil else np.nan})
+    return pd.DataFrame(out)
