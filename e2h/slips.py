@@ -50,15 +50,18 @@ def first_slip(problem: str, solution: str) -> tuple[int, str] | None:
     return k, "form"  # the work is right, the answer line is not
 
 
-def _problem_texts(pool: pd.DataFrame) -> pd.Series:
-    return pool["prompt"].str.extract(r"# Question\n\n(.*?)\n\n# Solution", flags=re.S)[0]
+def _problem_texts(pool: pd.DataFrame, problems: dict[str, str]) -> list[str]:
+    missing = sorted(set(pool["problem_id"]) - set(problems))
+    if missing:
+        raise KeyError(f"no problem text for problem_id(s) {missing[:5]} ({len(missing)} in all)")
+    return [problems[q] for q in pool["problem_id"]]
 
 
-def step_table(pool: pd.DataFrame, column: str) -> pd.DataFrame:
+def step_table(pool: pd.DataFrame, column: str, problems: dict[str, str]) -> pd.DataFrame:
     """One row per scored step up to each sample's first slip: problem, level, step, kind (``right`` or the slip)
-    and the score in ``column``."""
+    and the score in ``column``. ``problems`` maps ``problem_id`` to the problem text."""
     rows = []
-    for r, problem in zip(pool.itertuples(), _problem_texts(pool)):
+    for r, problem in zip(pool.itertuples(), _problem_texts(pool, problems)):
         slip = first_slip(problem, r.text)
         last = slip[0] if slip else len(getattr(r, column)) - 1
         for k, score in enumerate(getattr(r, column)[:last + 1]):
@@ -67,10 +70,10 @@ def step_table(pool: pd.DataFrame, column: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["problem_id", "level", "step", "kind", "score"])
 
 
-def slip_auroc(pool: pd.DataFrame, column: str, *, groups=(("easy", (1, 2, 3)), ("hard", (4, 5)))) -> pd.DataFrame:
+def slip_auroc(pool: pd.DataFrame, column: str, problems: dict[str, str], *, groups=(("easy", (1, 2, 3)), ("hard", (4, 5)))) -> pd.DataFrame:
     """Per group and slip kind: the mean over (problem, step) pairs holding both right and slipped steps of the
     AUROC of ``column``'s step score (right = positive), and the number of such pairs."""
-    steps = step_table(pool, column)
+    steps = step_table(pool, column, problems)
     out = []
     for name, levels in groups:
         g = steps[steps.level.isin(levels)]
@@ -83,11 +86,11 @@ def slip_auroc(pool: pd.DataFrame, column: str, *, groups=(("easy", (1, 2, 3)), 
     return pd.DataFrame(out)
 
 
-def checker_vote(pool: pd.DataFrame, *, groups=(("easy", (1, 2, 3)), ("hard", (4, 5)))) -> pd.DataFrame:
+def checker_vote(pool: pd.DataFrame, problems: dict[str, str], *, groups=(("easy", (1, 2, 3)), ("hard", (4, 5)))) -> pd.DataFrame:
     """Majority voting against the checker-weighted vote on the whole pool (every sample of a problem), per group:
     accuracy in % and the number of problems. Samples whose steps are all right vote; a problem with none falls
     back to majority voting."""
-    right = [check_steps(p, split_steps(t)) for p, t in zip(_problem_texts(pool), pool.text)]
+    right = [check_steps(p, split_steps(t)) for p, t in zip(_problem_texts(pool, problems), pool.text)]
     pool = pool.assign(all_right=[bool(x) and all(x) for x in right])
     out = []
     for name, levels in groups:

@@ -3,7 +3,6 @@
 import pandas as pd
 import pytest
 
-from e2h.format import format_prompt
 from e2h.slips import checker_vote, first_slip, slip_auroc
 
 PROBLEM = "Compute 20 - 3 - 12 - 1 - 2."
@@ -24,7 +23,7 @@ def test_first_slip(solution, slip):
 
 
 def _pool(rows):
-    return pd.DataFrame([{"problem_id": "p", "level": 4, "prompt": format_prompt(PROBLEM), "text": t,
+    return pd.DataFrame([{"problem_id": "p", "level": 4, "text": t,
                           "answer_key": t[-1], "correct": t[-1] == "2", "scores_x": s} for t, s in rows])
 
 
@@ -34,7 +33,7 @@ def test_slip_auroc_sees_what_the_scores_separate_at_the_same_step():
     # The scorer catches the copying slip (0.1 at step 1) but rates the arithmetic slip like right steps.
     pool = _pool([(RIGHT, [0.9, 0.8, 0.9, 0.9]), (RIGHT, [0.9, 0.7, 0.9, 0.9]),
                   (copy_slip, [0.9, 0.1]), (fact_slip, [0.9, 0.75])])
-    table = slip_auroc(pool, "scores_x").set_index(["group", "slip"])
+    table = slip_auroc(pool, "scores_x", {"p": PROBLEM}).set_index(["group", "slip"])
     assert table.loc[("hard", "subtrahend"), "auroc"] == 1.0 and table.loc[("hard", "subtrahend"), "pairs"] == 1
     assert table.loc[("hard", "result"), "auroc"] == 0.5
     assert table.loc[("easy", "result"), "pairs"] == 0
@@ -43,5 +42,10 @@ def test_slip_auroc_sees_what_the_scores_separate_at_the_same_step():
 def test_checker_vote_counts_only_samples_whose_steps_are_all_right():
     wrong = "20 - 3 = 17\n\n17 - 12 = 6\n\n6 - 1 = 5\n\n5 - 2 = 3\n\n# Answer\n\n3"
     pool = _pool([(RIGHT, [1.0])] + [(wrong, [1.0])] * 3)  # majority picks 3, the checker's vote picks 2
-    row = checker_vote(pool).set_index("group").loc["hard"]
+    row = checker_vote(pool, {"p": PROBLEM}).set_index("group").loc["hard"]
     assert row.problems == 1 and row.majority == 0.0 and row.checker_weighted == 100.0
+
+
+def test_a_pool_problem_without_its_text_is_named():
+    with pytest.raises(KeyError, match="no problem text for problem_id"):
+        checker_vote(_pool([(RIGHT, [1.0])]), {})
