@@ -96,6 +96,7 @@ class ModelParams:
     tiny_pretrain_docs: int = 0
     tiny_pretrain_epochs: int = 5
     tiny_pretrain_zipf: float = 1.0  # a fact with subtrahend b is drawn with weight 1/b**zipf
+    tiny_pretrain_judged: float = 0.0  # share of checked-fact documents (tasks.fact_corpus)
 
 
 @dataclass

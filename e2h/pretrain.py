@@ -24,7 +24,7 @@ def pretrain_tiny_base(p, texts: list[str], out_dir: str | Path) -> Path:
     from e2h.train import train
 
     m, out = p.model, Path(out_dir)
-    docs = fact_corpus(m.tiny_pretrain_docs, seed=p.seed, zipf=m.tiny_pretrain_zipf)
+    docs = fact_corpus(m.tiny_pretrain_docs, seed=p.seed, zipf=m.tiny_pretrain_zipf, judged=m.tiny_pretrain_judged)
     random_init = out.with_name(f".{out.name}.random")
     make_tiny_base(p, list(texts) + docs, random_init)
     model, tok = load_model(random_init, device="cpu")
@@ -38,6 +38,7 @@ def pretrain_tiny_base(p, texts: list[str], out_dir: str | Path) -> Path:
     train(model, tok, examples, cfg, out, kind="lm", desc="pretrain",
           extra_json={"e2h_pretrain.json": {"stage": "pretrain", "documents": len(docs),
                                             "epochs": m.tiny_pretrain_epochs, "zipf": m.tiny_pretrain_zipf,
+                                            "judged": m.tiny_pretrain_judged,
                                             "params_digest": p.digest(["seed", "model", "sft"])}})
     shutil.rmtree(random_init, ignore_errors=True)
     return out

@@ -26,8 +26,8 @@ NOTEBOOK = re.compile(r"^(\d\d)_\w+\.ipynb$")
 # The params sections each stage reads. A stage's outputs are reused while the sections of that stage and of every
 # earlier one are unchanged, so a new rerank setting reruns 06 and 08, not the training. A stage not listed here
 # (a notebook added later) counts every section.
-STAGE_SECTIONS = {0: ["seed", "data"], 1: ["model", "sft", "weights"], 2: ["sample", "reward"], 3: [], 4: [], 5: ["score"],
-                  6: ["rerank"], 8: ["figures_dir"]}
+STAGE_SECTIONS = {0: ["seed", "data"], 1: ["model", "sft", "weights"], 2: ["sample", "reward"], 3: [], 4: [],
+                  5: ["score"], 6: ["rerank"], 8: ["figures_dir"]}
 KERNEL = "e2h"
 _VERSIONED = ("e2h", "torch", "transformers", "accelerate", "peft", "vllm", "numpy", "pandas", "sympy",
               "math-verify", "papermill")

@@ -25,6 +25,7 @@ from e2h.rerank.quality import auroc
 from e2h.tasks import check_steps, parse_problem
 
 SLIPS = ("subtrahend", "result", "running", "form")
+GROUPS = (("easy", (1, 2, 3)), ("hard", (4, 5)))
 _WORK = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*=\s*(\d+)\s*$")
 
 
@@ -70,7 +71,7 @@ def step_table(pool: pd.DataFrame, column: str, problems: dict[str, str]) -> pd.
     return pd.DataFrame(rows, columns=["problem_id", "level", "step", "kind", "score"])
 
 
-def slip_auroc(pool: pd.DataFrame, column: str, problems: dict[str, str], *, groups=(("easy", (1, 2, 3)), ("hard", (4, 5)))) -> pd.DataFrame:
+def slip_auroc(pool: pd.DataFrame, column: str, problems: dict[str, str], *, groups=GROUPS) -> pd.DataFrame:
     """Per group and slip kind: the mean over (problem, step) pairs holding both right and slipped steps of the
     AUROC of ``column``'s step score (right = positive), and the number of such pairs."""
     steps = step_table(pool, column, problems)
@@ -86,7 +87,7 @@ def slip_auroc(pool: pd.DataFrame, column: str, problems: dict[str, str], *, gro
     return pd.DataFrame(out)
 
 
-def checker_vote(pool: pd.DataFrame, problems: dict[str, str], *, groups=(("easy", (1, 2, 3)), ("hard", (4, 5)))) -> pd.DataFrame:
+def checker_vote(pool: pd.DataFrame, problems: dict[str, str], *, groups=GROUPS) -> pd.DataFrame:
     """Majority voting against the checker-weighted vote on the whole pool (every sample of a problem), per group:
     accuracy in % and the number of problems. Samples whose steps are all right vote; a problem with none falls
     back to majority voting."""
@@ -96,7 +97,8 @@ def checker_vote(pool: pd.DataFrame, problems: dict[str, str], *, groups=(("easy
     for name, levels in groups:
         maj, ceil = [], []
         for _, g in pool[pool.level.isin(levels)].groupby("problem_id"):
-            votes = g.groupby("answer_key").agg(n=("correct", "size"), right=("all_right", "sum"), c=("correct", "first"))
+            votes = g.groupby("answer_key").agg(n=("correct", "size"), right=("all_right", "sum"),
+                                                c=("correct", "first"))
             maj.append(votes.sort_values("n", ascending=False, kind="stable").c.iloc[0])
             ceil.append(votes.sort_values(["right", "n"], ascending=False, kind="stable").c.iloc[0])
         out.append({"group": name, "problems": len(maj), "majority": 100 * np.mean(maj) if maj else np.nan,

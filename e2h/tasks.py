@@ -135,21 +135,33 @@ def corrupt_solution(solution: str, rng: random.Random) -> str | None:
     return STEP_SEP.join(steps)
 
 
-def fact_corpus(n_docs: int, *, seed: int, facts_per_doc: int = 8, zipf: float = 1.0) -> list[str]:
+def fact_corpus(n_docs: int, *, seed: int, facts_per_doc: int = 8, zipf: float = 1.0,
+                judged: float = 0.0) -> list[str]:
     """Pretraining text for the tiny base model: documents of subtraction facts ``a - b = c``, blank-line
     separated, over the task's operands (a in 0-99, b in 1-29, a ≥ b).
 
     It plays the part of Llemma's mathematical pretraining: it holds the arithmetic a problem needs but no problem,
     no chain, no level and no label. Small subtrahends are more frequent (weight ``1/b**zipf``), as small numbers are
     in real text, so the base knows the facts of hard problems less well than those of easy ones.
+
+    A share ``judged`` of the documents are *checked* facts, each line followed by ``right`` or ``wrong`` (half of
+    them wrong, the result off by 1-3), under a ``# Check`` heading: mathematical text also marks wrong arithmetic
+    as wrong, and a model pretrained on it can tell a wrong result when it reads one, not only write the right one.
     """
     rng = random.Random(f"{seed}/facts")
     facts = [(a, b) for b in range(1, 30) for a in range(b, MAX_VALUE + 1)]
     weights = [b ** -zipf for _, b in facts]
-    return [STEP_SEP.join(f"{a} - {b} = {a - b}" for a, b in rng.choices(facts, weights=weights, k=facts_per_doc))
-            for _ in range(n_docs)]
-
-
-def vocabulary() -> list[str]:
-    """Every word the task uses, for a word-level tokenizer: one token per number 0-99."""
-    return [str(i) for i in range(MAX_VALUE + 1)] + ["Compute", "-", "=", ".", "#", "Question", "Solution", "Answer"]
+    docs = []
+    for _ in range(n_docs):
+        drawn = rng.choices(facts, weights=weights, k=facts_per_doc)
+        if not judged or rng.random() >= judged:  # no draw when off: the plain corpus stays as it was
+            docs.append(STEP_SEP.join(f"{a} - {b} = {a - b}" for a, b in drawn))
+            continue
+        lines = ["# Check"]
+        for a, b in drawn:
+            c = a - b
+            if rng.random() < 0.5:
+                c = rng.choice([v for d in (1, 2, 3) for v in (c - d, c + d) if 0 <= v <= MAX_VALUE])
+            lines += [f"{a} - {b} = {c}", "right" if c == a - b else "wrong"]
+        docs.append(STEP_SEP.join(lines))
+    return docs

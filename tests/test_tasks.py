@@ -79,6 +79,21 @@ def test_fact_corpus_holds_true_facts_and_no_problems():
     assert abs(share - 1550 / 2465) < 0.03
 
 
+def test_checked_fact_documents_mark_each_fact_right_or_wrong():
+    docs = tasks.fact_corpus(400, seed=0, judged=0.5)
+    checked = [d for d in docs if d.startswith("# Check")]
+    assert 150 < len(checked) < 250 and all("#" not in d for d in docs if d not in checked)
+    verdicts = []
+    for doc in checked:
+        lines = doc.split("\n\n")[1:]
+        for fact, verdict in zip(lines[::2], lines[1::2]):
+            a, b, c = (int(x) for x in re.fullmatch(r"(\d+) - (\d+) = (\d+)", fact).groups())
+            assert verdict == ("right" if a - b == c else "wrong") and abs(a - b - c) <= 3
+            verdicts.append(verdict)
+    assert 0.4 < verdicts.count("wrong") / len(verdicts) < 0.6
+    assert "Compute" not in "".join(docs)  # still no problem, chain or level
+
+
 def test_step_labels_mark_the_steps_after_the_first_error_unlabelled():
     problem = "Compute 20 - 3 - 12 - 1 - 2."
     assert tasks.step_labels(problem, "20 - 3 = 17\n\n17 - 12 = 6\n\n6 - 1 = 5\n\n5 - 2 = 3\n\n# Answer\n\n3") == [
