@@ -59,7 +59,7 @@ def export(params_file: str | Path, dest: str | Path) -> Path:
 
     params_file, dest = Path(params_file).resolve(), Path(dest).resolve()
     p = load_params(params_file)
-    run = Path(p.run_dir)
+    run, root = Path(p.run_dir), project_root(params_file)
     models = {"sft": run / "sft", **{f"rm/{k}": run / "rm" / k for k in p.reward.kinds}}
     walls = {m.stem: json.loads(m.read_text())["wall_seconds"]
              for m in sorted((run / "manifests").glob("0[0-3]_*.json"))}
@@ -74,9 +74,9 @@ def export(params_file: str | Path, dest: str | Path) -> Path:
         files = {str(f.relative_to(tmp)): {"sha256": sha256(f), "bytes": f.stat().st_size}
                  for f in sorted(tmp.rglob("*")) if f.is_file()}
         manifest = {
-            "made_by": f"python -m e2h weights {_relative(params_file)} {_relative(dest)}",
-            "params_file": _relative(params_file), "params_digest": p.digest(), "run_dir": str(run),
-            "git_commit": _git_commit(project_root(params_file)), "exported_at": datetime.now(timezone.utc).isoformat(),
+            "made_by": f"python -m e2h weights {_relative(params_file, root)} {_relative(dest, root)}",
+            "params_file": _relative(params_file, root), "params_digest": p.digest(), "run_dir": _relative(run, root),
+            "git_commit": _git_commit(root), "exported_at": datetime.now(timezone.utc).isoformat(),
             "stage_wall_seconds": walls, "models": sorted(models), "dtype": "float16", "files": files,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -105,9 +105,9 @@ def verify(folder: str | Path) -> dict:
     return manifest
 
 
-def _relative(path: Path) -> str:
+def _relative(path: Path, root: Path) -> str:
     try:
-        return str(path.relative_to(Path.cwd()))
+        return str(path.relative_to(root))
     except ValueError:
         return str(path)
 
