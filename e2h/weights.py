@@ -8,8 +8,8 @@ and ``params/default-train.yaml`` is the same run trained from scratch. One comm
 
 It runs the training stages (00-03) of the params file, then copies ``<run_dir>/sft`` and ``<run_dir>/rm/<kind>``
 into the folder (tensors in float16: half the size; the scorer and sampler load them back in float32 on a CPU)
-and writes ``MANIFEST.json``: where they came from (params file and digest, git commit, stage wall times) and the
-SHA-256 of every file, which ``verify`` checks before a run uses them.
+and writes ``MANIFEST.json``: where they came from (params file and digest, git commit, each stage's wall time and
+commit) and the SHA-256 of every file, which ``verify`` checks before a run uses them.
 """
 
 from __future__ import annotations
@@ -61,11 +61,12 @@ def export(params_file: str | Path, dest: str | Path) -> Path:
     p = load_params(params_file)
     run, root = Path(p.run_dir), project_root(params_file)
     models = {"sft": run / "sft", **{f"rm/{k}": run / "rm" / k for k in p.reward.kinds}}
-    walls = {m.stem: json.loads(m.read_text())["wall_seconds"]
-             for m in sorted((run / "manifests").glob("0[0-3]_*.json"))}
-    missing = sorted({"00", "01", "02", "03"} - {name[:2] for name in walls})
+    stages = {m.stem: {k: json.loads(m.read_text())[k] for k in ("wall_seconds", "git_commit")}
+              for m in sorted((run / "manifests").glob("0[0-3]_*.json"))}
+    missing = sorted({"00", "01", "02", "03"} - {name[:2] for name in stages})
     if missing:
         raise FileNotFoundError(f"{run}: stage(s) {', '.join(missing)} have not run for {params_file}")
+    commit = _git_commit(root)  # before the new folder makes the tree dirty
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))  # beside dest: the rename stays atomic
     try:
@@ -76,8 +77,8 @@ def export(params_file: str | Path, dest: str | Path) -> Path:
         manifest = {
             "made_by": f"python -m e2h weights {_relative(params_file, root)} {_relative(dest, root)}",
             "params_file": _relative(params_file, root), "params_digest": p.digest(), "run_dir": _relative(run, root),
-            "git_commit": _git_commit(root), "exported_at": datetime.now(timezone.utc).isoformat(),
-            "stage_wall_seconds": walls, "models": sorted(models), "dtype": "float16", "files": files,
+            "git_commit": commit, "exported_at": datetime.now(timezone.utc).isoformat(),
+            "stages": stages, "models": sorted(models), "dtype": "float16", "files": files,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         if dest.exists():

@@ -71,7 +71,8 @@ def test_shipped_weights_replace_the_training_stages(tmp_path):
     folder = weights.export(tmp_path / "params" / "smoke.yaml", tmp_path / "weights" / "smoke")
     manifest = weights.verify(folder)
     assert manifest["models"] == ["rm/oprm", "rm/orm", "rm/prm", "rm/prm_all", "sft"]
-    assert set(manifest["stage_wall_seconds"]) == {"00_data", "01_sft", "02_reward_data", "03_reward_models"}
+    assert set(manifest["stages"]) == {"00_data", "01_sft", "02_reward_data", "03_reward_models"}
+    assert all(s["wall_seconds"] > 0 for s in manifest["stages"].values())
     assert {"sft/model.safetensors", "rm/prm/e2h_reward.json"} <= set(manifest["files"])
     assert not list(tmp_path.glob("weights/.smoke.*"))  # no half-written folder left beside it
 
