@@ -224,6 +224,29 @@ def plot_auroc(auroc: pd.DataFrame, *, title: str = "Evaluator AUROC per level")
     return fig
 
 
+def plot_slip_auroc(slips: pd.DataFrame, *, title: str = "Which slips each evaluator sees") -> plt.Figure:
+    """Heatmaps (easy, hard) of ``e2h.slips.slip_auroc`` tables for several reward models (column ``rm``): AUROC
+    of the step score between a slipped step and the right steps at the same step of the same problem."""
+    sns.set_theme(style="white", context="notebook")
+    groups = list(dict.fromkeys(slips["group"]))
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups) + 1, 0.5 * slips["rm"].nunique() + 2.2),
+                             squeeze=False, sharey=True)
+    for ax, group in zip(axes[0], groups):
+        t = slips[slips["group"] == group]
+        grid = t.pivot_table(index="rm", columns="slip", values="auroc", sort=False)
+        pairs = t.pivot_table(index="rm", columns="slip", values="pairs", sort=False).max()
+        sns.heatmap(grid, ax=ax, vmin=0.3, vmax=1.0, cmap="RdYlGn", center=0.5, annot=True, fmt=".2f", cbar=False)
+        ax.set_xticks([i + 0.5 for i in range(len(grid.columns))],
+                      [f"{c}\n({int(pairs[c])} pairs)" for c in grid.columns], rotation=0, fontsize=8)
+        ax.set_title(f"{group} problems")
+        ax.set_xlabel("first slip of the sample")
+        ax.set_ylabel("reward model" if ax is axes[0][0] else "")
+    fig.suptitle(f"{title}\nAUROC of the step score, slipped vs right steps at the same step of one problem "
+                 "(0.5 = blind)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def save_figure(fig: plt.Figure, folder: str | os.PathLike, name: str, *, close: bool = True) -> list[Path]:
     """Write ``folder/name.png`` and ``folder/name.pdf`` atomically; returns the paths."""
     out = []

@@ -71,3 +71,16 @@ def test_auroc_figure_leaves_out_levels_without_both_labels(tables):
     undefined["auroc"] = float("nan")
     with pytest.raises(ValueError, match="undefined at every level"):
         plots.plot_auroc(undefined)
+
+
+def test_slip_figure_names_what_it_shows(tmp_path):
+    import pandas as pd
+
+    slips = pd.DataFrame([{"group": g, "slip": s, "rm": rm, "auroc": 0.5 + 0.1 * i, "pairs": 10 * (i + 1)}
+                          for g in ("easy", "hard") for i, s in enumerate(("subtrahend", "result"))
+                          for rm in ("prm", "prm_all")])
+    fig = plots.plot_slip_auroc(slips)
+    assert [ax.get_title() for ax in fig.axes] == ["easy problems", "hard problems"]
+    assert "same step of one problem" in fig._suptitle.get_text()
+    assert [t.get_text() for t in fig.axes[1].get_xticklabels()] == ["subtrahend\n(10 pairs)", "result\n(20 pairs)"]
+    assert [p.suffix for p in plots.save_figure(fig, tmp_path, "slips")] == [".png", ".pdf"]
