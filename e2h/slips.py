@@ -15,18 +15,15 @@ Both are diagnostics on test pools; nothing is trained or selected with them.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
 from e2h.format import split_steps
 from e2h.rerank.quality import auroc
-from e2h.tasks import check_steps, parse_problem
+from e2h.tasks import STEP_WORK, check_steps, parse_problem
 
 SLIPS = ("subtrahend", "result", "running", "form")
 GROUPS = (("easy", (1, 2, 3)), ("hard", (4, 5)))
-_WORK = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*=\s*(\d+)\s*$")
 
 
 def first_slip(problem: str, solution: str) -> tuple[int, str] | None:
@@ -37,7 +34,7 @@ def first_slip(problem: str, solution: str) -> tuple[int, str] | None:
         return None
     k = len(labels) - 1 if labels else 0
     numbers = parse_problem(problem)
-    m = _WORK.match(steps[k].partition("\n\n# Answer")[0]) if k < len(steps) else None
+    m = STEP_WORK.match(steps[k].partition("\n\n# Answer")[0]) if k < len(steps) else None
     if m is None or k + 1 >= len(numbers):
         return k, "form"
     a, b, c = map(int, m.groups())

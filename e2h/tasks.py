@@ -23,7 +23,7 @@ LEVELS = (1, 2, 3, 4, 5)
 NUM_STEPS = 4
 MAX_VALUE = 99
 SPLIT_OF_BUCKET = ("test", "val", "train", "train", "train")  # by hash of the problem text
-_STEP = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*=\s*(\d+)\s*$")
+STEP_WORK = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*=\s*(\d+)\s*$")  # a step's work, a - b = c
 _STEP_IN = re.compile(r"(\d+) - (\d+) = (\d+)")  # a step's work, inside a step that may carry the answer
 
 
@@ -98,7 +98,7 @@ def check_steps(problem: str, steps: list[str]) -> list[int]:
     value, labels = numbers[0], []
     for i, step in enumerate(steps):
         work, has_answer, answer = step.partition("\n\n# Answer")
-        m = _STEP.match(work)
+        m = STEP_WORK.match(work)
         ok = (m is not None and i + 1 < len(numbers) and int(m.group(1)) == value
               and int(m.group(2)) == numbers[i + 1] and int(m.group(3)) == value - numbers[i + 1])
         if ok and has_answer:  # the answer ends the solution: it must come after the last number's step
