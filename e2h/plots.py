@@ -253,7 +253,9 @@ def save_figure(fig: plt.Figure, folder: str | os.PathLike, name: str, *, close:
     for fmt in ("png", "pdf"):
         path = Path(folder) / f"{name}.{fmt}"
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight")
+            # No creation date in the PDF: a rerun that draws the same figure writes the same bytes.
+            fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight",
+                        metadata={"CreationDate": None} if fmt == "pdf" else None)
         out.append(path)
     if close:
         plt.close(fig)

@@ -84,3 +84,18 @@ def test_slip_figure_names_what_it_shows(tmp_path):
     assert "same step of one problem" in fig._suptitle.get_text()
     assert [t.get_text() for t in fig.axes[1].get_xticklabels()] == ["subtrahend\n(10 pairs)", "result\n(20 pairs)"]
     assert [p.suffix for p in plots.save_figure(fig, tmp_path, "slips")] == [".png", ".pdf"]
+
+
+def test_a_redrawn_figure_writes_the_same_bytes(tmp_path):
+    import time
+
+    import matplotlib.pyplot as plt
+
+    def draw(folder):
+        fig, ax = plt.subplots()
+        ax.plot([1, 2, 3])
+        return [p.read_bytes() for p in plots.save_figure(fig, folder, "f")]
+
+    first = draw(tmp_path / "a")
+    time.sleep(1.1)  # a PDF creation date would differ by now
+    assert draw(tmp_path / "b") == first  # figures/ in git changes only when a figure does
