@@ -23,7 +23,7 @@ from e2h.rerank.quality import auroc
 from e2h.tasks import STEP_WORK, check_steps, parse_problem
 
 SLIPS = ("subtrahend", "result", "running", "form")
-GROUPS = (("easy", (1, 2, 3)), ("hard", (4, 5)))
+GROUPS = (("easy", (1, 2, 3)), ("hard", (4, 5)))  # as e2h.rerank.select
 
 
 def first_slip(problem: str, solution: str) -> tuple[int, str] | None:
@@ -84,20 +84,24 @@ def slip_auroc(pool: pd.DataFrame, column: str, problems: dict[str, str], *, gro
     return pd.DataFrame(out)
 
 
-def checker_vote(pool: pd.DataFrame, problems: dict[str, str], *, groups=GROUPS) -> pd.DataFrame:
+def checker_vote(pool: pd.DataFrame, problems: dict[str, str], *, groups=("easy", "hard"), seed: int = 0
+                 ) -> pd.DataFrame:
     """Majority voting against the checker-weighted vote on the whole pool (every sample of a problem), per group:
-    accuracy in % and the number of problems. Samples whose steps are all right vote; a problem with none falls
-    back to majority voting."""
+    accuracy in % and the number of problems. The checker's verdict (1 when every step is right, else 0) is scored
+    like a reward model by the re-ranking engine, with stage 06's tie rule (``seed`` = ``rerank.seed``): samples
+    whose steps are all right outvote the others, and a problem with none falls back to majority voting."""
+    from e2h.rerank import Variant, resample
+
     right = [check_steps(p, split_steps(t)) for p, t in zip(_problem_texts(pool, problems), pool.text)]
-    pool = pool.assign(all_right=[bool(x) and all(x) for x in right])
+    pool = pool.assign(scores_checker=[[float(bool(x) and all(x))] for x in right])
+    n = int(pool.groupby("problem_id").size().max())
+    majority, checker = Variant("majority"), Variant("weighted", "checker", "min")
+    # At N = the pool size every subset draw is the whole pool, so one draw is exact.
+    res = resample(pool, variants=[majority, checker], ns=[n], resamples=1, seed=seed)
     out = []
-    for name, levels in groups:
-        maj, ceil = [], []
-        for _, g in pool[pool.level.isin(levels)].groupby("problem_id"):
-            votes = g.groupby("answer_key").agg(n=("correct", "size"), right=("all_right", "sum"),
-                                                c=("correct", "first"))
-            maj.append(votes.sort_values("n", ascending=False, kind="stable").c.iloc[0])
-            ceil.append(votes.sort_values(["right", "n"], ascending=False, kind="stable").c.iloc[0])
-        out.append({"group": name, "problems": len(maj), "majority": 100 * np.mean(maj) if maj else np.nan,
-                    "checker_weighted": 100 * np.mean(ceil) if ceil else np.nan})
+    for g in groups:
+        there = g in res.groups
+        out.append({"group": g, "problems": res.group_sizes[res.groups.index(g)] if there else 0,
+                    "majority": 100 * res.accuracy(majority, n, g) if there else np.nan,
+                    "checker_weighted": 100 * res.accuracy(checker, n, g) if there else np.nan})
     return pd.DataFrame(out)

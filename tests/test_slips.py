@@ -23,8 +23,8 @@ def test_first_slip(solution, slip):
 
 
 def _pool(rows):
-    return pd.DataFrame([{"problem_id": "p", "level": 4, "text": t,
-                          "answer_key": t[-1], "correct": t[-1] == "2", "scores_x": s} for t, s in rows])
+    return pd.DataFrame([{"problem_id": "p", "sample_idx": i, "level": 4, "text": t, "answer_key": t[-1],
+                          "correct": t[-1] == "2", "scores_x": s} for i, (t, s) in enumerate(rows)])
 
 
 def test_slip_auroc_sees_what_the_scores_separate_at_the_same_step():
