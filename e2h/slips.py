@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from e2h.format import split_steps
-from e2h.rerank.quality import auroc
+from e2h.rerank.quality import auroc_per_group
 from e2h.tasks import STEP_WORK, check_steps, parse_problem
 
 SLIPS = ("subtrahend", "result", "running", "form")
@@ -77,10 +77,10 @@ def slip_auroc(pool: pd.DataFrame, column: str, problems: dict[str, str], *, gro
         g = steps[steps.level.isin(levels)]
         for kind in SLIPS:
             both = g[g.kind.isin(("right", kind))]
-            vals = [auroc(x.score.to_numpy(), (x.kind == "right").to_numpy())
-                    for _, x in both.groupby(["problem_id", "step"]) if x.kind.nunique() == 2]
+            pair = pd.MultiIndex.from_frame(both[["problem_id", "step"]]).factorize()[0]
+            vals = auroc_per_group(both.score.to_numpy(), (both.kind == "right").to_numpy(), pair)
             out.append({"group": name, "slip": kind, "pairs": len(vals),
-                        "auroc": float(np.mean(vals)) if vals else float("nan")})
+                        "auroc": float(vals.mean()) if len(vals) else float("nan")})
     return pd.DataFrame(out)
 
 

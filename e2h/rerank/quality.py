@@ -83,7 +83,7 @@ def evaluator_auroc(pool: pd.DataFrame, *, rms=None, aggs=("min", "prod"), resam
             lo, hi = _bootstrap(score, correct, codes, n_problems, resamples, rng, level)
             rows.append(dict(rm=rm, kind="solution", agg=agg, group=g, auroc=auroc(score, correct), lo=lo, hi=hi,
                              positives=int(correct.sum()), negatives=int((~correct).sum()), problems=n_problems))
-            per = _per_problem(score, correct, codes)
+            per = auroc_per_group(score, correct, codes)
             lo, hi = _mean_interval(per, resamples, rng, level)
             rows.append(dict(rm=rm, kind="within", agg=agg, group=g, auroc=per.mean() if len(per) else np.nan,
                              lo=lo, hi=hi, positives=int(correct.sum()), negatives=int((~correct).sum()),
@@ -105,8 +105,10 @@ def evaluator_auroc(pool: pd.DataFrame, *, rms=None, aggs=("min", "prod"), resam
     return out
 
 
-def _per_problem(score: np.ndarray, correct: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """AUROC among each problem's samples, for the problems that have right and wrong ones."""
+def auroc_per_group(score: np.ndarray, correct: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """AUROC within each group (``codes`` 0..G-1: a problem, say), for the groups that hold both labels."""
+    if len(codes) == 0:
+        return np.array([])
     order = np.argsort(codes, kind="stable")
     ends = np.cumsum(np.bincount(codes))
     out = [auroc(score[idx], correct[idx]) for idx in np.split(order, ends[:-1])]
