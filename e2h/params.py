@@ -51,6 +51,9 @@ class DataParams:
     task_train: list[int] = field(default_factory=lambda: [2000, 2000, 2000, 2000, 2000])
     task_val: list[int] = field(default_factory=lambda: [50, 50, 50, 50, 50])
     task_test: list[int] = field(default_factory=lambda: [60, 60, 60, 200, 200])
+    # Digits per number in the embedded task's questions and steps, zero-padded (0: as is). With digit tokens
+    # (model.tiny_split_digits) a fixed width keeps every level the same length: docs/embedded_task.md.
+    task_width: int = 0
 
 
 @dataclass

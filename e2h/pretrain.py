@@ -24,7 +24,8 @@ def pretrain_tiny_base(p, texts: list[str], out_dir: str | Path) -> Path:
     from e2h.train import train
 
     m, out = p.model, Path(out_dir)
-    docs = fact_corpus(m.tiny_pretrain_docs, seed=p.seed, zipf=m.tiny_pretrain_zipf, judged=m.tiny_pretrain_judged)
+    docs = fact_corpus(m.tiny_pretrain_docs, seed=p.seed, zipf=m.tiny_pretrain_zipf, judged=m.tiny_pretrain_judged,
+                       width=p.data.task_width)
     random_init = out.with_name(f".{out.name}.random")
     make_tiny_base(p, list(texts) + docs, random_init)
     model, tok = load_model(random_init, device="cpu")
@@ -39,6 +40,6 @@ def pretrain_tiny_base(p, texts: list[str], out_dir: str | Path) -> Path:
           extra_json={"e2h_pretrain.json": {"stage": "pretrain", "documents": len(docs),
                                             "epochs": m.tiny_pretrain_epochs, "zipf": m.tiny_pretrain_zipf,
                                             "judged": m.tiny_pretrain_judged,
-                                            "params_digest": p.digest(["seed", "model", "sft"])}})
+                                            "params_digest": p.digest(["seed", "data", "model", "sft"])}})
     shutil.rmtree(random_init, ignore_errors=True)
     return out

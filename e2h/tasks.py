@@ -32,8 +32,23 @@ def _subtrahends(rng: random.Random, level: int) -> list[int]:
     return [rng.randint(10, 29) if i in two_digit else rng.randint(1, 9) for i in range(NUM_STEPS)]
 
 
-def make_problem(rng: random.Random, level: int) -> dict:
-    """One problem of ``level`` as a record shaped like MATH's (problem, solution, answer, level, subject)."""
+def number_text(x: int, width: int = 0) -> str:
+    """A number as the task writes it: zero-padded to ``width`` digits (0: as is). With digit tokens, a fixed
+    width gives every level the same length, so a hard problem is not also a longer one."""
+    if width and width < len(str(MAX_VALUE)):
+        raise ValueError(f"number width must be 0 or at least {len(str(MAX_VALUE))}, got {width}")
+    return str(x).zfill(width)
+
+
+def fact_text(a: int, b: int, c: int, width: int = 0) -> str:
+    """``a - b = c`` as a step of a solution (and a line of the pretraining corpus) writes it."""
+    return f"{number_text(a, width)} - {number_text(b, width)} = {number_text(c, width)}"
+
+
+def make_problem(rng: random.Random, level: int, width: int = 0) -> dict:
+    """One problem of ``level`` as a record shaped like MATH's (problem, solution, answer, level, subject).
+    Numbers in the question and the steps are written ``width`` digits wide (``number_text``); the answer as is,
+    as MATH's answers are."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
     while True:
@@ -43,9 +58,9 @@ def make_problem(rng: random.Random, level: int) -> dict:
     start = rng.randint(sum(subs), MAX_VALUE)
     steps, value = [], start
     for s in subs:
-        steps.append(f"{value} - {s} = {value - s}")
+        steps.append(fact_text(value, s, value - s, width))
         value -= s
-    problem = "Compute " + " - ".join(str(x) for x in [start, *subs]) + "."
+    problem = "Compute " + " - ".join(number_text(x, width) for x in [start, *subs]) + "."
     return {"unique_id": f"arith/{problem[8:-1].replace(' ', '')}", "problem": problem,
             "solution": format_solution(steps, str(value)), "answer": str(value), "level": level,
             "subject": "arithmetic"}
@@ -56,8 +71,9 @@ def split_of(problem: str) -> str:
     return SPLIT_OF_BUCKET[int(hashlib.sha256(problem.encode()).hexdigest(), 16) % len(SPLIT_OF_BUCKET)]
 
 
-def generate(n_per_level: dict[int, int] | int, *, split: str, seed: int) -> list[dict]:
-    """Distinct problems of one split (train / val / test), ``n_per_level`` per level, deterministic for a seed."""
+def generate(n_per_level: dict[int, int] | int, *, split: str, seed: int, width: int = 0) -> list[dict]:
+    """Distinct problems of one split (train / val / test), ``n_per_level`` per level, deterministic for a seed;
+    numbers ``width`` digits wide (``number_text``)."""
     if split not in SPLIT_OF_BUCKET:
         raise ValueError(f"split must be one of {sorted(set(SPLIT_OF_BUCKET))}, got {split!r}")
     counts = n_per_level if isinstance(n_per_level, dict) else {lvl: n_per_level for lvl in LEVELS}
@@ -68,7 +84,7 @@ def generate(n_per_level: dict[int, int] | int, *, split: str, seed: int) -> lis
         for _ in range(100 * n + 1000):
             if len(seen) == n:
                 break
-            rec = make_problem(rng, level)
+            rec = make_problem(rng, level, width)
             if split_of(rec["problem"]) == split and rec["problem"] not in seen:
                 seen.add(rec["problem"])
                 out.append(rec)
@@ -131,12 +147,12 @@ def corrupt_solution(solution: str, rng: random.Random) -> str | None:
     old = int(m.group(group))
     new = rng.choice([v for d in (1, 2, 3) for v in (old - d, old + d) if 0 <= v <= MAX_VALUE])
     st = steps[k]
-    steps[k] = st[:m.start(group)] + str(new) + st[m.end(group):]
+    steps[k] = st[:m.start(group)] + str(new).zfill(len(m.group(group))) + st[m.end(group):]  # the same width
     return STEP_SEP.join(steps)
 
 
 def fact_corpus(n_docs: int, *, seed: int, facts_per_doc: int = 8, zipf: float = 1.0,
-                judged: float = 0.0) -> list[str]:
+                judged: float = 0.0, width: int = 0) -> list[str]:
     """Pretraining text for the tiny base model: documents of subtraction facts ``a - b = c``, blank-line
     separated, over the task's operands (a in 0-99, b in 1-29, a ≥ b).
 
@@ -147,6 +163,7 @@ def fact_corpus(n_docs: int, *, seed: int, facts_per_doc: int = 8, zipf: float =
     A share ``judged`` of the documents are *checked* facts, each line followed by ``right`` or ``wrong`` (half of
     them wrong, the result off by 1-3), under a ``# Check`` heading: mathematical text also marks wrong arithmetic
     as wrong, and a model pretrained on it can tell a wrong result when it reads one, not only write the right one.
+    Numbers are written ``width`` digits wide, as the task writes them.
     """
     rng = random.Random(f"{seed}/facts")
     facts = [(a, b) for b in range(1, 30) for a in range(b, MAX_VALUE + 1)]
@@ -155,13 +172,13 @@ def fact_corpus(n_docs: int, *, seed: int, facts_per_doc: int = 8, zipf: float =
     for _ in range(n_docs):
         drawn = rng.choices(facts, weights=weights, k=facts_per_doc)
         if not judged or rng.random() >= judged:  # no draw when off: the plain corpus stays as it was
-            docs.append(STEP_SEP.join(f"{a} - {b} = {a - b}" for a, b in drawn))
+            docs.append(STEP_SEP.join(fact_text(a, b, a - b, width) for a, b in drawn))
             continue
         lines = ["# Check"]
         for a, b in drawn:
             c = a - b
             if rng.random() < 0.5:
                 c = rng.choice([v for d in (1, 2, 3) for v in (c - d, c + d) if 0 <= v <= MAX_VALUE])
-            lines += [f"{a} - {b} = {c}", "right" if c == a - b else "wrong"]
+            lines += [fact_text(a, b, c, width), "right" if c == a - b else "wrong"]
         docs.append(STEP_SEP.join(lines))
     return docs

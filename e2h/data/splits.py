@@ -112,15 +112,20 @@ def math_splits(data_dir: str | os.PathLike, seed: int = 0, val_size: int = 500)
     return {"train": train, "val": val, "test": test}
 
 
-def embedded_splits(train: list[int], val: list[int], test: list[int], seed: int) -> dict[str, list[dict]]:
-    """The embedded task's splits; each list gives the problems per level 1..5 (disjoint by construction)."""
+def embedded_splits(train: list[int], val: list[int], test: list[int], seed: int,
+                    width: int = 0) -> dict[str, list[dict]]:
+    """The embedded task's splits; each list gives the problems per level 1..5 (disjoint by construction);
+    numbers ``width`` digits wide (``tasks.number_text``)."""
     from e2h import tasks
 
+    if width and width < len(str(tasks.MAX_VALUE)):
+        raise ValueError(f"data.task_width: expected 0 (numbers as is) or at least {len(str(tasks.MAX_VALUE))} "
+                         f"digits, got {width}")
     splits = {}
     for name, counts in (("train", train), ("val", val), ("test", test)):
         if len(counts) != len(tasks.LEVELS) or min(counts) < 0:
             raise ValueError(f"data.task_{name}: expected {len(tasks.LEVELS)} counts >= 0 (levels 1-5), got {counts}")
-        splits[name] = tasks.generate(dict(zip(tasks.LEVELS, counts)), split=name, seed=seed)
+        splits[name] = tasks.generate(dict(zip(tasks.LEVELS, counts)), split=name, seed=seed, width=width)
     assert_no_test_leak(splits["train"] + splits["val"], splits["test"], "train and validation splits")
     return splits
 
@@ -154,7 +159,7 @@ def build_splits(params) -> dict:
     """
     d = params.data
     if d.source == "embedded":
-        splits = embedded_splits(d.task_train, d.task_val, d.task_test, seed=d.seed)
+        splits = embedded_splits(d.task_train, d.task_val, d.task_test, seed=d.seed, width=d.task_width)
     elif d.source == "math":
         splits = math_splits(d.data_dir, seed=d.seed, val_size=d.val_size)
     else:
