@@ -115,3 +115,35 @@ def test_a_corrupted_solution_has_one_slip_that_the_checker_finds():
         assert sum(a != b for a, b in zip(old, new)) == 1 and max(abs(int(a) - int(b)) for a, b in zip(old, new)) <= 3
         assert tasks.check_steps(problem, split_steps(text)) == [1] * changed[0] + [0]
     assert tasks.corrupt_solution("no steps here", rng) is None
+
+
+def test_fixed_width_numbers_give_every_level_the_same_length_in_digit_tokens():
+    from e2h.format import format_prompt
+    from e2h.models import train_tokenizer
+
+    rng = random.Random(0)
+    probs = [tasks.make_problem(rng, level, width=2) for level in tasks.LEVELS for _ in range(20)]
+    for r in probs:
+        steps = split_steps(r["solution"])
+        numbers = re.findall(r"\d+", r["problem"] + " ".join(s.split("\n\n# Answer")[0] for s in steps))
+        assert all(len(x) == 2 for x in numbers), r
+        assert r["answer"] == str(int(r["answer"]))  # answers as MATH writes them: no leading zero
+        assert tasks.check_steps(r["problem"], steps) == [1, 1, 1, 1]
+    corpus = tasks.fact_corpus(50, seed=0, width=2)
+    assert all(re.fullmatch(r"\d\d - \d\d = \d\d", line) for doc in corpus for line in doc.split("\n\n"))
+    tok = train_tokenizer([format_prompt(r["problem"]) + r["solution"] for r in probs] + corpus, split_digits=True)
+    # the solution's work (steps without the answer) is the same number of tokens at every level
+    lengths = {len(tok(format_prompt(r["problem"]) + r["solution"].split("# Answer")[0]).input_ids) for r in probs}
+    assert len(lengths) == 1
+    for seed in range(10):  # a slip made on purpose keeps the width
+        bad = tasks.corrupt_solution(probs[seed]["solution"], random.Random(seed))
+        assert all(len(x) == 2 for x in re.findall(r"\d+", bad.split("# Answer")[0]))
+
+
+def test_a_number_width_too_small_for_the_task_is_refused():
+    from e2h.data import embedded_splits
+
+    with pytest.raises(ValueError, match="at least 2"):
+        tasks.number_text(5, 1)
+    with pytest.raises(ValueError, match="data.task_width"):
+        embedded_splits([1] * 5, [1] * 5, [1] * 5, seed=0, width=1)
