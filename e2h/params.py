@@ -29,9 +29,23 @@ class ParamsError(ValueError):
     """A params file that does not match the schema; the message names the file and the key."""
 
 
-def path_field(default, *, must_exist: bool = True, kind: str = "folder"):
+def path_field(default, *, must_exist: bool = True, kind: str = "folder", **metadata):
     """A string field holding a path; resolved against the project root and checked at load time."""
-    return field(default=default, metadata={"path": True, "must_exist": must_exist, "kind": kind})
+    return field(default=default, metadata={"path": True, "must_exist": must_exist, "kind": kind, **metadata})
+
+
+def added_field(default, **metadata):
+    """A field added after runs were made: at its default it is left out of ``Params.digest``, so those runs keep
+    their digests and are not redone."""
+    return field(default=default, metadata={"added": True, **metadata})
+
+
+def _digest_view(obj):
+    """``obj`` as a dict for hashing, without the added fields that sit at their defaults."""
+    if not dataclasses.is_dataclass(obj):
+        return obj
+    return {f.name: _digest_view(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+            if not (f.metadata.get("added") and getattr(obj, f.name) == f.default)}
 
 
 @dataclass
@@ -53,7 +67,7 @@ class DataParams:
     task_test: list[int] = field(default_factory=lambda: [60, 60, 60, 200, 200])
     # Digits per number in the embedded task's questions and steps, zero-padded (0: as is). With digit tokens
     # (model.tiny_split_digits) a fixed width keeps every level the same length: docs/embedded_task.md.
-    task_width: int = 0
+    task_width: int = added_field(0)
 
 
 @dataclass
@@ -196,7 +210,7 @@ class Params:
     stages: Optional[str] = None  # the runner's default --stages (e.g. "00,04-08" when nothing is trained); null: all
     # A folder of shipped weights (e2h.weights): stage 04 samples from its sft/, stage 05 scores with its rm/<name>
     # instead of the run's own; null: the run's own models.
-    weights: Optional[str] = path_field(None)
+    weights: Optional[str] = path_field(None, added=True)
     runs_dir: str = path_field("runs", must_exist=False)
     figures_dir: str = path_field("figures", must_exist=False)  # stage 08 writes <name>_<figure>.png/.pdf here
     data: DataParams = field(default_factory=DataParams)
@@ -217,12 +231,10 @@ class Params:
 
     def digest(self, keys: list[str] | None = None) -> str:
         """Short hash of the resolved params, or of the top-level ``keys`` only (the sections a stage reads)."""
-        d = self.to_dict()
+        d = _digest_view(self)
         if keys is not None:
-            d = {k: d[k] for k in keys}
-        if "weights" in d and d["weights"] is None:
-            del d["weights"]  # runs made before the key existed keep their digests
-        elif d.get("weights") and (Path(d["weights"]) / "MANIFEST.json").is_file():
+            d = {k: d[k] for k in keys if k in d}
+        if d.get("weights") and (Path(d["weights"]) / "MANIFEST.json").is_file():
             # regenerated weights in the same folder make a new run
             d["weights"] = hashlib.sha256((Path(d["weights"]) / "MANIFEST.json").read_bytes()).hexdigest()
         blob = json.dumps(d, sort_keys=True, default=str).encode()
