@@ -6,11 +6,14 @@ A step ``a - b = c`` can slip in three ways, which need different checks:
 - ``running``: ``a`` is not the previous result;
 and ``form`` covers the rest (not a step, a step too many, an answer that comes early or contradicts the work).
 
-``slip_auroc`` asks, per slip kind, whether a reward model's score at the slipped step is below its scores for the
+``reads_through`` is a reader blind to arithmetic: it checks that each step copies the right number from the
+question and the previous result, and that the answer closes the chain, but takes every written ``a - b = c`` on
+trust. ``slip_auroc`` asks, per slip kind, whether a reward model's score at the slipped step is below its scores for the
 right steps *at the same step of the same problem*: the comparison re-ranking depends on, free of how hard a
 problem or a step position looks. ``checker_vote`` is the ceiling: a weighted vote whose weights are the checker's
-verdicts (1 when every step is right), so it shows how much a perfect step verifier would gain over majority voting.
-Both are diagnostics on test pools; nothing is trained or selected with them.
+verdicts (1 when every step is right), so it shows how much a perfect step verifier would gain over majority voting;
+beside it, the same vote with the arithmetic-blind reader's verdicts: what seeing every slip but result slips gains.
+All are diagnostics on test pools; nothing is trained or selected with them.
 """
 
 from __future__ import annotations
@@ -46,6 +49,24 @@ def first_slip(problem: str, solution: str) -> tuple[int, str] | None:
     if c != a - b:
         return k, "result"
     return k, "form"  # the work is right, the answer line is not
+
+
+def reads_through(problem: str, solution: str) -> bool:
+    """True when every step subtracts the question's next number from the previous step's *written* result and the
+    answer, after the last step, is the last written result: ``check_steps`` with each result taken on trust."""
+    numbers, steps = parse_problem(problem), split_steps(solution)
+    if len(steps) != len(numbers) - 1:
+        return False
+    running = numbers[0]
+    for k, step in enumerate(steps):
+        work, has_answer, answer = step.partition("\n\n# Answer")
+        m = STEP_WORK.match(work)
+        if m is None or int(m.group(1)) != running or int(m.group(2)) != numbers[k + 1]:
+            return False
+        if bool(has_answer) != (k + 1 == len(steps)) or (has_answer and answer.strip() != str(int(m.group(3)))):
+            return False
+        running = int(m.group(3))
+    return True
 
 
 def _problem_texts(pool: pd.DataFrame, problems: dict[str, str]) -> list[str]:
@@ -86,22 +107,25 @@ def slip_auroc(pool: pd.DataFrame, column: str, problems: dict[str, str], *, gro
 
 def checker_vote(pool: pd.DataFrame, problems: dict[str, str], *, groups=("easy", "hard"), seed: int = 0
                  ) -> pd.DataFrame:
-    """Majority voting against the checker-weighted vote on the whole pool (every sample of a problem), per group:
-    accuracy in % and the number of problems. The checker's verdict (1 when every step is right, else 0) is scored
-    like a reward model by the re-ranking engine, with stage 06's tie rule (``seed`` = ``rerank.seed``): samples
-    whose steps are all right outvote the others, and a problem with none falls back to majority voting."""
+    """Majority voting against verdict-weighted votes on the whole pool (every sample of a problem), per group:
+    accuracy in % and the number of problems. ``checker_weighted``: the checker's verdict (1 when every step is
+    right, else 0); ``reader_weighted``: the arithmetic-blind reader's (``reads_through``). A verdict is scored like
+    a reward model by the re-ranking engine, with stage 06's tie rule (``seed`` = ``rerank.seed``): samples judged
+    right outvote the others, and a problem with none falls back to majority voting."""
     from e2h.rerank import Variant, resample
 
-    right = [check_steps(p, split_steps(t)) for p, t in zip(_problem_texts(pool, problems), pool.text)]
-    pool = pool.assign(scores_checker=[[float(bool(x) and all(x))] for x in right])
+    texts = _problem_texts(pool, problems)
+    right = [check_steps(p, split_steps(t)) for p, t in zip(texts, pool.text)]
+    pool = pool.assign(scores_checker=[[float(bool(x) and all(x))] for x in right],
+                       scores_reader=[[float(reads_through(p, t))] for p, t in zip(texts, pool.text)])
     n = int(pool.groupby("problem_id").size().max())
-    majority, checker = Variant("majority"), Variant("weighted", "checker", "min")
+    variants = {"majority": Variant("majority"), "checker_weighted": Variant("weighted", "checker", "min"),
+                "reader_weighted": Variant("weighted", "reader", "min")}
     # At N = the pool size every subset draw is the whole pool, so one draw is exact.
-    res = resample(pool, variants=[majority, checker], ns=[n], resamples=1, seed=seed)
+    res = resample(pool, variants=list(variants.values()), ns=[n], resamples=1, seed=seed)
     out = []
     for g in groups:
         there = g in res.groups
         out.append({"group": g, "problems": res.group_sizes[res.groups.index(g)] if there else 0,
-                    "majority": 100 * res.accuracy(majority, n, g) if there else np.nan,
-                    "checker_weighted": 100 * res.accuracy(checker, n, g) if there else np.nan})
+                    **{name: 100 * res.accuracy(v, n, g) if there else np.nan for name, v in variants.items()}})
     return pd.DataFrame(out)

@@ -58,8 +58,11 @@ def encode(tokenizer, prompt: str, solution: str, *, eos: bool = True, max_lengt
         is_eos = eos and i == len(ids) - 1
         in_solution = is_eos or (b > len(prompt) and tid not in special)
         solution_mask.append(in_solution)
-        # A step owns every character up to the start of the next step, its blank line included.
-        step_of.append(bisect.bisect_right(starts, max(a - len(prompt), 0)) if in_solution and read_chars else -1)
+        # A step owns every character up to the start of the next step, its blank line included; a token is placed
+        # by its last character, so one that begins with a blank and reaches into the next step (" Answer" after a
+        # blank line) belongs to that step.
+        last = max(b - 1, a) - len(prompt)
+        step_of.append(bisect.bisect_right(starts, max(last, 0)) if in_solution and read_chars else -1)
     reads = [len(ids) - 1 if c >= len(solution) else _token_at(offsets, len(prompt) + c) for c in read_chars]
     if max_length is not None and len(ids) > max_length:
         ids, solution_mask, step_of = ids[:max_length], solution_mask[:max_length], step_of[:max_length]

@@ -71,6 +71,16 @@ def test_self_test_passes_on_correct_layouts(tok):
         check_label_layout(tok, RECORDS, layout=layout)
 
 
+def test_a_step_that_starts_with_a_space_owns_its_first_token(tok):
+    # A policy sample that dropped the "#" of its answer header: "\n\n Answer" is a step of its own, and the token
+    # " Answer" (space included) belongs to it, not to the step before the blank line.
+    rec = {"problem": "Compute 36 - 08.", "solution": "36 - 08 = 28\n\n Answer\n\n28", "labels": [1, 0]}
+    for layout in LAYOUTS:
+        check_label_layout(tok, [rec], layout=layout)
+    spans = labelled_spans(tok, reward_example(tok, rec, layout="every_token"))
+    assert [(t.replace(" ", ""), y) for t, y in spans] == [("36-08=28\n\n", 1.0), ("Answer\n\n", 0.0)]
+
+
 def test_self_test_catches_the_classic_bugs(tok):
     rec = RECORDS[0]
     for layout in LAYOUTS:

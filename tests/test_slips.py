@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from e2h.slips import checker_vote, first_slip, slip_auroc
+from e2h.slips import checker_vote, first_slip, reads_through, slip_auroc
 
 PROBLEM = "Compute 20 - 3 - 12 - 1 - 2."
 RIGHT = "20 - 3 = 17\n\n17 - 12 = 5\n\n5 - 1 = 4\n\n4 - 2 = 2\n\n# Answer\n\n2"
@@ -20,6 +20,9 @@ RIGHT = "20 - 3 = 17\n\n17 - 12 = 5\n\n5 - 1 = 4\n\n4 - 2 = 2\n\n# Answer\n\n2"
 ])
 def test_first_slip(solution, slip):
     assert first_slip(PROBLEM, solution) == slip
+    # the arithmetic-blind reader passes the right chain and the result slip (its later steps follow what was
+    # written), and nothing else
+    assert reads_through(PROBLEM, solution) == (slip in (None, (1, "result")))
 
 
 def _pool(rows):
@@ -44,6 +47,10 @@ def test_checker_vote_counts_only_samples_whose_steps_are_all_right():
     pool = _pool([(RIGHT, [1.0])] + [(wrong, [1.0])] * 3)  # majority picks 3, the checker's vote picks 2
     row = checker_vote(pool, {"p": PROBLEM}).set_index("group").loc["hard"]
     assert row.problems == 1 and row.majority == 0.0 and row.checker_weighted == 100.0
+    assert row.reader_weighted == 0.0  # the result slip reads through: 3 samples against 1
+    copy_slip = "20 - 3 = 17\n\n17 - 13 = 4\n\n4 - 1 = 3\n\n3 - 2 = 1\n\n# Answer\n\n1"
+    pool = _pool([(RIGHT, [1.0])] + [(copy_slip, [1.0])] * 3)
+    assert checker_vote(pool, {"p": PROBLEM}).set_index("group").loc["hard"].reader_weighted == 100.0
 
 
 def test_a_pool_problem_without_its_text_is_named():
