@@ -24,7 +24,8 @@ def test_the_default_run_uses_intact_weights_made_by_its_training_params():
 
 
 def test_a_shipped_prm_scores_every_step():
-    problem = generate({4: 1}, split="test", seed=0)[0]
+    width = load_params(ROOT / "params" / "default.yaml").data.task_width
+    problem = generate({4: 1}, split="test", seed=0, width=width)[0]
     scorer = RewardScorer(SHIPPED / "rm" / "prm")
     [scores] = scorer.score([problem["problem"]], [problem["solution"]])
     assert len(scores) == 4 and all(0.0 < s < 1.0 for s in scores)
