@@ -8,8 +8,8 @@ and ``form`` covers the rest (not a step, a step too many, an answer that comes 
 
 ``reads_through`` is a reader blind to arithmetic: it checks that each step copies the right number from the
 question and the previous result, and that the answer closes the chain, but takes every written ``a - b = c`` on
-trust. ``slip_auroc`` asks, per slip kind, whether a reward model's score at the slipped step is below its scores for the
-right steps *at the same step of the same problem*: the comparison re-ranking depends on, free of how hard a
+trust. ``slip_auroc`` asks, per slip kind, whether a reward model's score at the slipped step is below its scores
+for the right steps *at the same step of the same problem*: the comparison re-ranking depends on, free of how hard a
 problem or a step position looks. ``checker_vote`` is the ceiling: a weighted vote whose weights are the checker's
 verdicts (1 when every step is right), so it shows how much a perfect step verifier would gain over majority voting;
 beside it, the same vote with the arithmetic-blind reader's verdicts: what seeing every slip but result slips gains.
