@@ -139,7 +139,8 @@ class EasyValSelector:
     """Training callback: greedy accuracy on the easy validation problems; stop once it reaches
     ``sft.select_target``. A fully trained policy solves every level of the embedded task, leaving nothing to
     re-rank, so the policy is the first checkpoint that is good enough *on easy problems*; choosing it on hard
-    ones would leak the evaluation into training."""
+    ones would leak the evaluation into training. When that checkpoint overshoots the target by more than the one
+    before it falls short, the one before is kept (its weights are held in memory between checks)."""
 
     def __init__(self, p, tokenizer):
         from e2h.data.splits import EASY_LEVELS, load_split
@@ -152,6 +153,7 @@ class EasyValSelector:
         self.config = SamplingConfig(n=1, temperature=0.0, max_new_tokens=p.sft.eval_max_new_tokens,
                                      batch_size=max(p.sample.batch_size, 1))
         self.history: list[dict] = []
+        self._before: tuple[float, dict] | None = None  # the last checkpoint below the target: accuracy, weights
 
     def __call__(self, step: int, model) -> bool:
         from e2h.format import format_prompt
@@ -166,7 +168,18 @@ class EasyValSelector:
         self.tokenizer.padding_side = "right"  # the sampler switched it to left; training pads right
         self.history.append({"step": step, "easy_val_accuracy": accuracy})
         print(f"step {step}: greedy accuracy on {len(answers)} easy val problems {accuracy:.3f}", flush=True)
-        return accuracy >= self.target
+        if accuracy < self.target:
+            self._before = (accuracy, {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()})
+            return False
+        # The curve can jump over the target between two checks (0.41 -> 0.92 in one seed): keep whichever of this
+        # checkpoint and the one before it is nearer the target, so the policy is not a fully trained one.
+        if self._before is not None and self.target - self._before[0] < accuracy - self.target:
+            model.load_state_dict(self._before[1])
+            self.history.append({"step": self.history[-2]["step"], "easy_val_accuracy": self._before[0],
+                                 "kept": True})
+            print(f"kept step {self.history[-1]['step']} instead: {self._before[0]:.3f} is nearer "
+                  f"{self.target}", flush=True)
+        return True
 
 
 def greedy_eval(p, split: str = "val", *, progress: bool = True):

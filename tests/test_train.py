@@ -167,3 +167,39 @@ def test_easy_val_selector_stops_at_the_target(tmp_path):
     assert tok.padding_side == "right"
     selector.target = 1.01
     assert selector(6, model) is False
+
+
+def test_easy_val_selector_keeps_the_checkpoint_nearer_the_target_when_the_curve_jumps(tmp_path, monkeypatch):
+    import torch
+
+    import e2h.grading
+    from e2h.data.splits import build_splits
+    from e2h.params import load_params
+    from e2h.sft import EasyValSelector
+
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "t.yaml").write_text(
+        "data: {source: embedded, task_train: [4, 0, 0, 0, 0], task_val: [2, 2, 2, 0, 0], task_test: [1, 0, 0, 0, 0]}\n"
+        "sft: {select_target: 0.5, eval_max_new_tokens: 4}\n")
+    p = load_params(tmp_path / "params" / "t.yaml")
+    build_splits(p)
+    texts = [format_prompt(r["problem"]) + r["solution"] for r in RECORDS]
+    model, tok = load_model(make_tiny_model(tmp_path / "base", texts, seed=0))
+    verdicts = iter([[1, 1, 0, 0, 0, 0], [1] * 6, [1, 1, 0, 0, 0, 0], [1, 1, 1, 0, 0, 0]])
+    monkeypatch.setattr(e2h.grading, "grade_many", lambda *a, **k: next(verdicts))
+    weight = next(model.parameters())
+    first = weight.detach().clone()
+
+    jumpy = EasyValSelector(p, tok)
+    assert jumpy(25, model) is False  # 0.33: below the target, its weights are kept aside
+    with torch.no_grad():
+        weight.add_(1.0)  # training moves on
+    assert jumpy(50, model) is True  # 1.0 overshoots by 0.5, the step-25 checkpoint fell short by 0.17
+    assert torch.equal(weight, first) and jumpy.history[-1] == {"step": 25, "easy_val_accuracy": 1 / 3, "kept": True}
+
+    steady = EasyValSelector(p, tok)
+    assert steady(25, model) is False
+    with torch.no_grad():
+        weight.add_(1.0)
+    assert steady(50, model) is True  # exactly on the target: this checkpoint is kept
+    assert torch.equal(weight, first + 1.0) and "kept" not in steady.history[-1]
