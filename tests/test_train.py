@@ -147,19 +147,26 @@ def test_callback_sees_the_model_and_can_stop_training(tiny, tmp_path):
     assert (tmp_path / "m" / "config.json").is_file()  # the stopped checkpoint is what gets saved
 
 
-def test_easy_val_selector_stops_at_the_target(tmp_path):
+def _selector_run(tmp_path, task_val: str, sft: str):
+    """Params with embedded splits written (``task_val`` counts per level), and a tiny model to select with."""
     from e2h.data.splits import build_splits
     from e2h.params import load_params
-    from e2h.sft import EasyValSelector
 
     (tmp_path / "params").mkdir()
     (tmp_path / "params" / "t.yaml").write_text(
-        "data: {source: embedded, task_train: [4, 0, 0, 0, 0], task_val: [3, 3, 0, 2, 2], task_test: [1, 0, 0, 0, 0]}\n"
-        "sft: {select_target: 0.0, eval_max_new_tokens: 8}\n")
+        f"data: {{source: embedded, task_train: [4, 0, 0, 0, 0], task_val: {task_val}, task_test: [1, 0, 0, 0, 0]}}\n"
+        f"sft: {sft}\n")
     p = load_params(tmp_path / "params" / "t.yaml")
     build_splits(p)
     texts = [format_prompt(r["problem"]) + r["solution"] for r in RECORDS]
     model, tok = load_model(make_tiny_model(tmp_path / "base", texts, seed=0))
+    return p, model, tok
+
+
+def test_easy_val_selector_stops_at_the_target(tmp_path):
+    from e2h.sft import EasyValSelector
+
+    p, model, tok = _selector_run(tmp_path, "[3, 3, 0, 2, 2]", "{select_target: 0.0, eval_max_new_tokens: 8}")
     selector = EasyValSelector(p, tok)
     assert len(selector.problems) == 6  # levels 1-3 only: hard validation problems are never looked at
     assert selector(5, model.eval()) is True  # any accuracy reaches a target of 0
@@ -173,18 +180,9 @@ def test_easy_val_selector_keeps_the_checkpoint_nearer_the_target_when_the_curve
     import torch
 
     import e2h.grading
-    from e2h.data.splits import build_splits
-    from e2h.params import load_params
     from e2h.sft import EasyValSelector
 
-    (tmp_path / "params").mkdir()
-    (tmp_path / "params" / "t.yaml").write_text(
-        "data: {source: embedded, task_train: [4, 0, 0, 0, 0], task_val: [2, 2, 2, 0, 0], task_test: [1, 0, 0, 0, 0]}\n"
-        "sft: {select_target: 0.5, eval_max_new_tokens: 4}\n")
-    p = load_params(tmp_path / "params" / "t.yaml")
-    build_splits(p)
-    texts = [format_prompt(r["problem"]) + r["solution"] for r in RECORDS]
-    model, tok = load_model(make_tiny_model(tmp_path / "base", texts, seed=0))
+    p, model, tok = _selector_run(tmp_path, "[2, 2, 2, 0, 0]", "{select_target: 0.5, eval_max_new_tokens: 4}")
     verdicts = iter([[1, 1, 0, 0, 0, 0], [1] * 6, [1, 1, 0, 0, 0, 0], [1, 1, 1, 0, 0, 0]])
     monkeypatch.setattr(e2h.grading, "grade_many", lambda *a, **k: next(verdicts))
     weight = next(model.parameters())
