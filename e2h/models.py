@@ -17,6 +17,8 @@ import torch
 from transformers import (AutoModelForCausalLM, AutoModelForTokenClassification, AutoTokenizer, LlamaConfig,
                           LlamaForCausalLM, PreTrainedTokenizerFast)
 
+from e2h.io import atomic_dir
+
 BOS, EOS, PAD, UNK = "<s>", "</s>", "<pad>", "<unk>"
 STEP_SEPARATOR = "\n\n"
 _DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
@@ -162,9 +164,9 @@ def make_tiny_model(out_dir: str | os.PathLike, texts: Iterable[str], *, hidden_
     model.generation_config.bos_token_id = tok.bos_token_id
     model.generation_config.eos_token_id = tok.eos_token_id
     model.generation_config.pad_token_id = tok.pad_token_id
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    tok.save_pretrained(out)
+    with atomic_dir(out, marker="config.json") as tmp:  # a killed build leaves no half model behind
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
     return out
 
 

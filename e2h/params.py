@@ -34,6 +34,34 @@ def path_field(default, *, must_exist: bool = True, kind: str = "folder", **meta
     return field(default=default, metadata={"path": True, "must_exist": must_exist, "kind": kind, **metadata})
 
 
+def value_range(low=None, high=None, *, low_open: bool = False, high_open: bool = False) -> dict:
+    """Field metadata: a number (or each number of a list) must lie in [low, high]; ``None`` stays allowed where
+    the type allows it; ``low_open`` / ``high_open`` exclude the bound itself."""
+    return {"range": {"low": low, "high": high, "low_open": low_open, "high_open": high_open}}
+
+
+def bounded(default, *, low=None, high=None, low_open: bool = False, high_open: bool = False, **metadata):
+    """A number field that must lie in a range (``value_range``); a callable default is a default factory."""
+    meta = {**value_range(low, high, low_open=low_open, high_open=high_open), **metadata}
+    if callable(default):
+        return field(default_factory=default, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def positive(default, **metadata):
+    """A count that must be >= 1."""
+    return bounded(default, low=1, **metadata)
+
+
+def non_negative(default, **metadata):
+    return bounded(default, low=0, **metadata)
+
+
+def fraction(default, *, high_open: bool = False, low_open: bool = False, **metadata):
+    """A number in [0, 1] (ends excluded as asked)."""
+    return bounded(default, low=0, high=1, low_open=low_open, high_open=high_open, **metadata)
+
+
 def added_field(default, **metadata):
     """A field added after runs were made: at its default it is left out of ``Params.digest``, so those runs keep
     their digests and are not redone."""
@@ -56,18 +84,18 @@ class DataParams:
     # Root holding hendrycks_math/ and prm800k_math_splits/ (the layout of ../shared/data); null reads
     # $E2H_DATA_DIR. Only the math source needs it.
     data_dir: Optional[str] = path_field(None)
-    seed: int = 0  # the validation draw
-    val_size: int = 500
+    seed: int = non_negative(0)  # the validation draw
+    val_size: int = non_negative(500)
     # Cap problems per split for tiny runs; null keeps all.
-    max_train: Optional[int] = None
-    max_test: Optional[int] = None
+    max_train: Optional[int] = positive(None)
+    max_test: Optional[int] = positive(None)
     # The embedded task (e2h.tasks): problems per level 1..5 in each split, generated from data.seed.
-    task_train: list[int] = field(default_factory=lambda: [2000, 2000, 2000, 2000, 2000])
-    task_val: list[int] = field(default_factory=lambda: [50, 50, 50, 50, 50])
-    task_test: list[int] = field(default_factory=lambda: [60, 60, 60, 200, 200])
+    task_train: list[int] = non_negative(lambda: [2000, 2000, 2000, 2000, 2000], length=5)
+    task_val: list[int] = non_negative(lambda: [50, 50, 50, 50, 50], length=5)
+    task_test: list[int] = non_negative(lambda: [60, 60, 60, 200, 200], length=5)
     # Digits per number in the embedded task's questions and steps, zero-padded (0: as is). With digit tokens
     # (model.tiny_split_digits) a fixed width keeps every level the same length: docs/embedded_task.md.
-    task_width: int = added_field(0)
+    task_width: int = added_field(0, **value_range(0))
 
 
 @dataclass
@@ -76,23 +104,23 @@ class SampleParams:
 
     backend: Literal["auto", "hf", "vllm"] = "auto"  # auto: vLLM when it imports and a CUDA GPU is present
     policy: Optional[str] = None  # hub id or folder to sample from; null: the run's SFT policy (<run_dir>/sft)
-    n: int = 4  # samples per test problem (paper: 1024)
-    temperature: float = 0.7  # 0 = greedy
-    top_k: int = 0  # 0 = off
-    top_p: float = 1.0
-    max_new_tokens: int = 256
-    seed: int = 0
-    shard_size: int = 32  # problems per shard file: the unit of resume
-    batch_size: int = 32  # sequences per generate call (hf backend)
+    n: int = positive(4)  # samples per test problem (paper: 1024)
+    temperature: float = non_negative(0.7)  # 0 = greedy
+    top_k: int = non_negative(0)  # 0 = off
+    top_p: float = fraction(1.0, low_open=True)
+    max_new_tokens: int = positive(256)
+    seed: int = non_negative(0)
+    shard_size: int = positive(32)  # problems per shard file: the unit of resume
+    batch_size: int = positive(32)  # sequences per generate call (hf backend)
     hf_cache: Literal["dynamic", "static"] = "dynamic"  # static: compiled decoding on a GPU
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    tensor_parallel_size: int = 1  # vLLM
-    gpu_memory_utilization: float = 0.9  # vLLM
+    tensor_parallel_size: int = positive(1)  # vLLM
+    gpu_memory_utilization: float = fraction(0.9, low_open=True)  # vLLM
     # Stage 02, ORM data: samples of the SFT policy on easy training problems (paper: 32, top-k 20, T 0.7).
-    reward_n: int = 32
-    reward_top_k: int = 20
-    reward_temperature: float = 0.7
-    reward_max_problems: Optional[int] = None  # cap for tiny runs; null keeps all easy training problems
+    reward_n: int = positive(32)
+    reward_top_k: int = non_negative(20)
+    reward_temperature: float = non_negative(0.7)
+    reward_max_problems: Optional[int] = positive(None)  # cap for tiny runs; null keeps all easy training problems
 
 
 @dataclass
@@ -102,18 +130,18 @@ class ModelParams:
     # A hub id or a local folder; "tiny" builds a small random Llama (head dim 64) with a tokenizer trained on the
     # run's training text, saved to <run_dir>/base (CPU runs and tests).
     base: str = "tiny"
-    tiny_hidden_size: int = 64
-    tiny_layers: int = 2
-    tiny_heads: int = 1
-    tiny_vocab_size: int = 512
-    tiny_max_positions: int = 1024
+    tiny_hidden_size: int = positive(64)
+    tiny_layers: int = positive(2)
+    tiny_heads: int = positive(1)
+    tiny_vocab_size: int = positive(512)
+    tiny_max_positions: int = positive(1024)
     tiny_split_digits: bool = False  # one token per digit, as Llama's tokenizer (docs/embedded_task.md says why)
     # Pretraining of the tiny base on the embedded task's arithmetic facts (e2h.tasks.fact_corpus), standing in for
     # the mathematical pretraining of Llemma: documents of facts, no problems, no solutions, no labels. 0 = random.
-    tiny_pretrain_docs: int = 0
-    tiny_pretrain_epochs: int = 5
-    tiny_pretrain_zipf: float = 1.0  # a fact with subtrahend b is drawn with weight 1/b**zipf
-    tiny_pretrain_judged: float = 0.0  # share of checked-fact documents (tasks.fact_corpus)
+    tiny_pretrain_docs: int = non_negative(0)
+    tiny_pretrain_epochs: int = positive(5)
+    tiny_pretrain_zipf: float = non_negative(1.0)  # a fact with subtrahend b is drawn with weight 1/b**zipf
+    tiny_pretrain_judged: float = fraction(0.0)  # share of checked-fact documents (tasks.fact_corpus)
 
 
 @dataclass
@@ -121,26 +149,26 @@ class TrainParams:
     """Shared by SFT and reward-model training. Defaults are the CPU ones; the paper's (batch 128, bf16, frozen
     embeddings and norms, lr 2e-5 at 7b, 1e-5 at 34b) live in params/7b.yaml and params/34b.yaml."""
 
-    lr: float = 1e-3
-    epochs: int = 3
-    batch_size: int = 128  # effective batch per optimizer step, over accumulation and processes
-    micro_batch_size: int = 16  # sequences per forward pass and process
-    max_length: int = 768  # tokens; longer examples are cut on the right
+    lr: float = bounded(1e-3, low=0, low_open=True)
+    epochs: int = positive(3)
+    batch_size: int = positive(128)  # effective batch per optimizer step, over accumulation and processes
+    micro_batch_size: int = positive(16)  # sequences per forward pass and process
+    max_length: int = positive(768)  # tokens; longer examples are cut on the right
     lr_schedule: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "cosine"
-    warmup_ratio: float = 0.03
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0  # 0 = no clipping
-    max_steps: Optional[int] = None  # stop early (tiny runs); null trains all epochs
+    warmup_ratio: float = fraction(0.03, high_open=True)
+    weight_decay: float = non_negative(0.0)
+    max_grad_norm: float = non_negative(1.0)  # 0 = no clipping
+    max_steps: Optional[int] = positive(None)  # stop early (tiny runs); null trains all epochs
     dtype: Literal["float32", "bfloat16"] = "float32"  # weights; bf16 compute comes from mixed_precision
     mixed_precision: Literal["auto", "no", "bf16"] = "auto"  # auto: bf16 autocast on a GPU that supports it
     freeze_embeddings_and_norms: bool = False  # paper: true (its base model is pretrained; tiny ones are not)
     gradient_checkpointing: bool = False
-    lora_r: int = 0  # > 0 trains LoRA adapters (peft) of this rank, merged into the saved model
-    lora_alpha: int = 16
-    lora_dropout: float = 0.0
-    seed: int = 0
+    lora_r: int = non_negative(0)  # > 0 trains LoRA adapters (peft) of this rank, merged into the saved model
+    lora_alpha: int = positive(16)
+    lora_dropout: float = fraction(0.0, high_open=True)
+    seed: int = non_negative(0)
     # Several processes: launched with `accelerate launch` and this config (params/accelerate/*.yaml).
-    num_processes: int = 1
+    num_processes: int = positive(1)
     accelerate_config: Optional[str] = path_field(None, kind="file")
 
 
@@ -151,12 +179,12 @@ class SFTParams(TrainParams):
     source: Literal["auto", "math", "prm800k", "metamath"] = "auto"
     source_files: list[str] = field(default_factory=list)  # PRM800K phase files / the MetaMathQA file
     levels: list[int] = field(default_factory=lambda: [1, 2, 3])  # easy-to-hard; [1, 2, 3, 4, 5] = full data
-    eval_max_new_tokens: int = 256  # greedy accuracy on val in the notebook
-    eval_max_problems: Optional[int] = None
+    eval_max_new_tokens: int = positive(256)  # greedy accuracy on val in the notebook
+    eval_max_problems: Optional[int] = positive(None)
     # Checkpoint selection: every select_every steps, greedy accuracy on the *easy* (levels 1-3) validation
     # problems; training stops at the first checkpoint reaching select_target. Hard levels are never looked at.
-    select_target: Optional[float] = None
-    select_every: int = 25
+    select_target: Optional[float] = fraction(None)
+    select_every: int = positive(25)
 
 
 @dataclass
@@ -171,11 +199,11 @@ class RewardParams(TrainParams):
     prm_files: list[str] = field(default_factory=list)  # PRM800K phase*_train.jsonl or Math-Shepherd files
     # Checker source only: per training solution, this many copies with one step's subtrahend or result moved by
     # 1-3, labelled by the checker (e2h.tasks.corrupt_solution): more slips than the policy makes on easy problems.
-    prm_corrupt: int = 0
-    orm_max_ratio: float = 3.0  # per question, positives:negatives kept within 1:r … r:1
-    max_length: int = 1024
-    epochs: int = 2
-    heldout_fraction: float = 0.1  # of the PRM data, kept out of training for the step AUROC in the notebook
+    prm_corrupt: int = non_negative(0)
+    orm_max_ratio: float = bounded(3.0, low=1)  # per question, positives:negatives kept within 1:r … r:1
+    max_length: int = positive(1024)
+    epochs: int = positive(2)
+    heldout_fraction: float = fraction(0.1, high_open=True)  # of the PRM data, kept out of training for the step AUROC in the notebook
 
 
 @dataclass
@@ -184,8 +212,8 @@ class ScoreParams:
 
     rms: list[str] = field(default_factory=lambda: ["prm", "orm", "oprm"])  # trained ones, under <run_dir>/rm
     released: dict[str, str] = field(default_factory=dict)  # name -> hub id / folder of a mean-logit checkpoint
-    batch_size: int = 16
-    shard_size: int = 512  # pool rows per shard file: the unit of resume
+    batch_size: int = positive(16)
+    shard_size: int = positive(512)  # pool rows per shard file: the unit of resume
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
 
 
@@ -193,20 +221,20 @@ class ScoreParams:
 class RerankParams:
     """Stage 06: re-ranking curves (``e2h.rerank``) and stage 08's figures of them."""
 
-    ns: Optional[list[int]] = None  # sample counts N; null: 1, 2, 4, … and the pool size
-    resamples: int = 1000  # subset draws per N (and paired problem bootstraps)
-    seed: int = 0
+    ns: Optional[list[int]] = positive(None)  # sample counts N; null: 1, 2, 4, … and the pool size
+    resamples: int = positive(1000)  # subset draws per N (and paired problem bootstraps)
+    seed: int = non_negative(0)
     aggregators: list[Literal["min", "prod", "mean", "max", "last"]] = field(
         default_factory=lambda: ["min", "prod", "mean", "max", "last"])
     methods: list[Literal["majority", "best_of_n", "weighted", "pass@n", "single"]] = field(
         default_factory=lambda: ["majority", "best_of_n", "weighted", "pass@n", "single"])
-    ci_level: float = 0.95
+    ci_level: float = fraction(0.95, low_open=True, high_open=True)
 
 
 @dataclass
 class Params:
-    name: str = ""  # defaults to the file's stem
-    seed: int = 0
+    name: str = ""  # defaults to the file's stem; letters, digits, ".", "_", "-" (it names a folder under runs_dir)
+    seed: int = non_negative(0)
     stages: Optional[str] = None  # the runner's default --stages (e.g. "00,04-08" when nothing is trained); null: all
     # A folder of shipped weights (e2h.weights): stage 04 samples from its sft/, stage 05 scores with its rm/<name>
     # instead of the run's own; null: the run's own models.
@@ -307,6 +335,27 @@ def _convert(value, tp, where: str):
     return value
 
 
+def _check_bounds(value, metadata, where: str) -> None:
+    """The ``value_range`` and ``length`` of a field's metadata (lists: every element)."""
+    if value is None:
+        return
+    length = metadata.get("length")
+    if length is not None and len(value) != length:
+        raise ParamsError(f"{where}: expected {length} values, got {len(value)} ({value!r})")
+    rng = metadata.get("range")
+    if rng is None:
+        return
+    for i, v in enumerate(value if isinstance(value, list) else [value]):
+        at = f"{where}[{i}]" if isinstance(value, list) else where
+        lo, hi = rng["low"], rng["high"]
+        too_low = lo is not None and (v <= lo if rng["low_open"] else v < lo)
+        too_high = hi is not None and (v >= hi if rng["high_open"] else v > hi)
+        if too_low or too_high:
+            left = "any" if lo is None else ("> " if rng["low_open"] else ">= ") + repr(lo)
+            right = "" if hi is None else (" and < " if rng["high_open"] else " and <= ") + repr(hi)
+            raise ParamsError(f"{where if at == where else at}: {v!r} is out of range; expected a value {left}{right}")
+
+
 def _key(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
@@ -322,6 +371,8 @@ def _build(cls, raw, where: str):
         if key not in fields:
             raise ParamsError(f"{_key(where, key)}: unknown key; allowed keys: {', '.join(sorted(fields))}")
     values = {k: _convert(v, hints[k], _key(where, k)) for k, v in raw.items()}
+    for k, v in values.items():
+        _check_bounds(v, fields[k].metadata, _key(where, k))
     for name, f in fields.items():
         if name not in values and isinstance(f.default, str):  # env vars in defaults expand too
             values[name] = _convert(f.default, hints[name], _key(where, name))
@@ -347,20 +398,59 @@ def project_root(params_file: Path) -> Path:
     return params_file.parent.parent if params_file.parent.name == "params" else params_file.parent
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key written twice in one mapping (plain YAML keeps the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ParamsError(f"{key_node.start_mark.line + 1}: key {key!r} appears twice in one section "
+                                  f"(first at line {seen[key]}); YAML would keep only the last one")
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def parse_stage_spec(spec: str, where: str = "--stages") -> set[int]:
+    """``"03-06"``, ``"04"`` or ``"00,04-06"`` as a set of stage numbers; anything else (empty included) raises."""
+    wanted: set[int] = set()
+    parts = [part.strip() for part in str(spec).split(",")]
+    for part in parts:
+        lo, _, hi = part.partition("-")
+        if not lo.isdigit() or (hi and not hi.isdigit()) or (hi and int(hi) < int(lo)):
+            raise ParamsError(f"{where} {spec!r}: expected stage numbers like '03-06' or '00,04-06'")
+        wanted.update(range(int(lo), int(hi or lo) + 1))
+    return wanted
+
+
 def load_params(path: str | os.PathLike, overrides: dict | None = None) -> Params:
     """Read, validate and resolve a params file. ``overrides`` (nested dict) wins over the file's keys."""
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"{path}: params file not found")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.load(path.read_text(), Loader=_StrictLoader)
     except yaml.YAMLError as e:
         raise ParamsError(f"{path}: not valid YAML: {e}") from None
+    except ParamsError as e:
+        raise ParamsError(f"{path}:{e}") from None
+    if raw is None:  # an empty file would silently mean "every default": a full MATH run
+        raise ParamsError(f"{path}: the params file is empty; expected at least a data section "
+                          "(e.g. data: {source: embedded})")
     if overrides:
         raw = _merge(raw, overrides)
     try:
         params = _build(Params, raw, "")
         params.name = params.name or path.stem
+        if not _NAME.fullmatch(params.name) or params.name in (".", ".."):
+            raise ParamsError(f"name: {params.name!r} is not a run name; expected letters, digits, '.', '_' and "
+                              f"'-' (it names the folder runs_dir/<name>, so no path)")
+        if params.stages is not None:
+            parse_stage_spec(params.stages, "stages:")
         if params.data.source == "math" and params.data.data_dir is None:
             params.data.data_dir = os.environ.get("E2H_DATA_DIR")
             if not params.data.data_dir:

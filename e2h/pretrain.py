@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import tempfile
 from pathlib import Path
 
 
@@ -26,7 +27,8 @@ def pretrain_tiny_base(p, texts: list[str], out_dir: str | Path) -> Path:
     m, out = p.model, Path(out_dir)
     docs = fact_corpus(m.tiny_pretrain_docs, seed=p.seed, zipf=m.tiny_pretrain_zipf, judged=m.tiny_pretrain_judged,
                        width=p.data.task_width)
-    random_init = out.with_name(f".{out.name}.random")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    random_init = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".random", dir=out.parent))
     make_tiny_base(p, list(texts) + docs, random_init)
     model, tok = load_model(random_init, device="cpu")
     examples = []

@@ -17,10 +17,11 @@ import re
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
-from e2h.io import write_json
-from e2h.params import ParamsError, load_params, project_root
+from e2h.io import ArtifactError, FolderInUse, read_json, run_lock, write_json
+from e2h.params import ParamsError, load_params, parse_stage_spec, project_root
 
 NOTEBOOK = re.compile(r"^(\d\d)_\w+\.ipynb$")
 # The params sections each stage reads. A stage's outputs are reused while the sections of that stage and of every
@@ -40,15 +41,10 @@ def list_stages(notebooks_dir: Path) -> list[Path]:
 
 
 def select_stages(stages: list[Path], spec: str | None) -> list[Path]:
-    """``spec`` is e.g. ``"03-06"``, ``"04"`` or ``"00,04-06"``; None selects all."""
-    if not spec:
+    """``spec`` is e.g. ``"03-06"``, ``"04"`` or ``"00,04-06"``; None selects all (an empty string is an error)."""
+    if spec is None:
         return stages
-    wanted: set[int] = set()
-    for part in spec.split(","):
-        lo, _, hi = part.strip().partition("-")
-        if not lo.isdigit() or (hi and not hi.isdigit()):
-            raise ValueError(f"--stages {spec!r}: expected numbers like '03-06' or '00,04'")
-        wanted.update(range(int(lo), int(hi or lo) + 1))
+    wanted = parse_stage_spec(spec)
     chosen = [s for s in stages if int(s.name[:2]) in wanted]
     if not chosen:
         raise ValueError(f"--stages {spec!r} selects none of: {', '.join(s.name for s in stages)}")
@@ -86,16 +82,40 @@ def stage_digest(params, stage: Path) -> str:
     return params.digest(keys)
 
 
-def is_done(run_dir: Path, stage: Path, digest: str) -> bool:
+def read_manifest(run_dir: Path, stage: Path) -> dict | None:
+    """A stage's manifest, or None when the stage has not run; an unreadable one raises naming the file."""
     path = manifest_path(run_dir, stage)
     if not path.exists():
+        return None
+    try:
+        return read_json(path, what="stage manifest")
+    except ArtifactError as e:
+        raise ArtifactError(f"{e}; delete it to rerun stage {stage.stem}") from None
+
+
+def upstream_runs(run_dir: Path, stage: Path, stages: list[Path]) -> dict[str, str | None]:
+    """``run_id`` of every earlier stage that has run: what this stage's outputs were computed from."""
+    out = {}
+    for earlier in stages:
+        if earlier.name < stage.name:
+            m = read_manifest(run_dir, earlier)
+            if m is not None:
+                out[earlier.stem] = m.get("run_id")
+    return out
+
+
+def is_done(run_dir: Path, stage: Path, digest: str, upstream: dict[str, str | None] | None = None) -> bool:
+    """Finished under the same params digest, after the earlier stages' current runs (a stage rerun upstream,
+    e.g. a retrained policy, makes every later stage stale)."""
+    manifest = read_manifest(run_dir, stage)
+    if manifest is None or manifest.get("status") != "ok" or manifest.get("params_digest") != digest:
         return False
-    manifest = json.loads(path.read_text())
-    return manifest.get("status") == "ok" and manifest.get("params_digest") == digest
+    inputs = manifest.get("inputs", {})
+    return all(inputs.get(name) == run_id for name, run_id in (upstream or {}).items())
 
 
 def run_stage(stage: Path, params_file: Path, run_dir: Path, digest: str, *, kernel: str = KERNEL,
-              html: bool = False) -> float:
+              html: bool = False, upstream: dict[str, str | None] | None = None) -> float:
     """Execute one notebook; write its manifest; return wall seconds. Raises papermill's error on failure."""
     import papermill
 
@@ -111,6 +131,7 @@ def run_stage(stage: Path, params_file: Path, run_dir: Path, digest: str, *, ker
         wall = time.time() - t0
         write_json(manifest_path(run_dir, stage), {
             "stage": stage.stem, "status": status, "params_file": str(params_file), "params_digest": digest,
+            "run_id": uuid.uuid4().hex[:12], "inputs": upstream or {},
             "wall_seconds": round(wall, 2), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "git_commit": _git_commit(project_root(params_file)), "versions": _versions(),
             "executed_notebook": str(out)})
@@ -121,21 +142,26 @@ def run_stage(stage: Path, params_file: Path, run_dir: Path, digest: str, *, ker
 
 
 def run(params_file: str | Path, *, stages: str | None = None, force: bool = False, html: bool = False,
-        notebooks_dir: str | Path | None = None, kernel: str = KERNEL) -> dict[str, float]:
-    """Run the selected stages; returns {stage name: wall seconds (0.0 when skipped)}."""
+        notebooks_dir: str | Path | None = None, kernel: str = KERNEL, wait: bool = False) -> dict[str, float]:
+    """Run the selected stages; returns {stage name: wall seconds (0.0 when skipped)}. The run folder is locked
+    meanwhile: a second run of it stops at once naming this one (or, with ``wait``, queues behind it)."""
     params_file = Path(params_file).resolve()
     params = load_params(params_file)
     notebooks_dir = Path(notebooks_dir or project_root(params_file) / "notebooks")
+    every = list_stages(notebooks_dir)
+    chosen = select_stages(every, params.stages if stages is None else stages)
     walls = {}
-    for stage in select_stages(list_stages(notebooks_dir), stages or params.stages):
-        digest = stage_digest(params, stage)
-        if not force and is_done(params.run_dir, stage, digest):
-            print(f"[e2h] {stage.stem}: done earlier under the same params, skipped", flush=True)
-            walls[stage.stem] = 0.0
-            continue
-        print(f"[e2h] {stage.stem}: running", flush=True)
-        walls[stage.stem] = run_stage(stage, params_file, params.run_dir, digest, kernel=kernel, html=html)
-        print(f"[e2h] {stage.stem}: ok in {walls[stage.stem]:.1f} s", flush=True)
+    with run_lock(params.run_dir, wait=wait):
+        for stage in chosen:
+            digest, upstream = stage_digest(params, stage), upstream_runs(params.run_dir, stage, every)
+            if not force and is_done(params.run_dir, stage, digest, upstream):
+                print(f"[e2h] {stage.stem}: done earlier under the same params, skipped", flush=True)
+                walls[stage.stem] = 0.0
+                continue
+            print(f"[e2h] {stage.stem}: running", flush=True)
+            walls[stage.stem] = run_stage(stage, params_file, params.run_dir, digest, kernel=kernel, html=html,
+                                          upstream=upstream)
+            print(f"[e2h] {stage.stem}: ok in {walls[stage.stem]:.1f} s", flush=True)
     return walls
 
 
@@ -148,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--force", action="store_true", help="rerun stages even if done under the same params")
     r.add_argument("--html", action="store_true", help="also export each executed notebook to HTML")
     r.add_argument("--notebooks", help="folder of the numbered notebooks (default: notebooks/ beside params/)")
+    r.add_argument("--wait", action="store_true", help="if another process is running this params file's run "
+                                                       "folder, wait for it instead of stopping")
     s = sub.add_parser("seeds", help="run a params file under more seeds and pool the differences with majority")
     s.add_argument("params", help="params YAML, e.g. params/default.yaml (run as it is, plus once per seed)")
     s.add_argument("--seeds", type=int, nargs="+", default=[1, 2], help="the extra seeds (default: 1 2)")
@@ -164,8 +192,9 @@ def main(argv: list[str] | None = None) -> int:
             from e2h import weights
 
             return weights.main(args.params, args.folder)
-        walls = run(args.params, stages=args.stages, force=args.force, html=args.html, notebooks_dir=args.notebooks)
-    except (ParamsError, ValueError) as e:
+        walls = run(args.params, stages=args.stages, force=args.force, html=args.html, notebooks_dir=args.notebooks,
+                    wait=args.wait)
+    except (ParamsError, ArtifactError, FolderInUse, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except Exception as e:  # papermill's PapermillExecutionError carries the failing cell and traceback

@@ -20,6 +20,7 @@ from typing import Literal
 import torch
 from tqdm.auto import tqdm
 
+from e2h.fingerprint import digest, model_fingerprint
 from e2h.format import format_prompt
 from e2h.models import load_tokenizer, resolve_device, resolve_dtype
 from e2h.spans import encode
@@ -60,6 +61,9 @@ class RewardScorer:
         self.tokenizer = load_tokenizer(path)
         self.kind = kind or _kind_of(path)
         self.max_length = getattr(model.config, "max_position_embeddings", None)
+        # What decides the scores: the model's files, how they are read, the precision.
+        self.fingerprint = digest({"model": model_fingerprint(path), "fmt": fmt, "kind": self.kind, "dtype": str(dt),
+                                   "max_length": self.max_length})
 
     @torch.no_grad()
     def rewards_at(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
@@ -122,51 +126,40 @@ def score_pool(pool, scorer: RewardScorer, name: str, problems: dict[str, str], 
                shard_size: int = 512, batch_size: int = 16):
     """Add ``scores_<name>`` to ``pool`` (a DataFrame, returned as a copy) from ``scorer``.
 
-    Rows are scored in shards of ``shard_size`` written atomically under ``shard_dir/<name>/``; a rerun reuses
-    finished shards (checking that they hold the same rows) so an interrupted scoring run resumes.
-    ``problems`` maps ``problem_id`` to the problem text.
+    Rows are scored in shards of ``shard_size`` written atomically under ``shard_dir/<name>/<scorer
+    fingerprint>/``, so an interrupted scoring run resumes. A shard is reused only when it was computed by the same
+    model (the folder) from the same inputs: each shard stores a digest of every row's (problem, solution) text,
+    and a shard whose digests differ from the rows at hand (a resampled pool, other problems) is rescored and
+    replaced. ``problems`` maps ``problem_id`` to the problem text.
     """
     import pandas as pd
 
+    from e2h.fingerprint import row_digests
     from e2h.io import write_parquet
 
     missing = sorted({str(q) for q in pool["problem_id"] if q not in problems})
     if missing:
         raise KeyError(f"score_pool: no problem text for problem_id(s) {missing[:5]} ({len(missing)} in all)")
-    folder = Path(shard_dir) / name
+    folder = Path(shard_dir) / name / scorer.fingerprint
     n_shards = (len(pool) + shard_size - 1) // shard_size
     scores: list = []
     for k in tqdm(range(n_shards), desc=f"score {name}", unit="shard"):
         part = pool.iloc[k * shard_size:(k + 1) * shard_size]
-        keys = pd.DataFrame({"problem_id": part["problem_id"].to_numpy(), "sample_idx": part["sample_idx"].to_numpy()})
+        texts = [problems[q] for q in part["problem_id"]], list(part["text"])
+        rows = pd.DataFrame({"problem_id": part["problem_id"].to_numpy(), "sample_idx": part["sample_idx"].to_numpy(),
+                             "input_sha": row_digests(*texts)})
         path = folder / f"shard_{k:05d}.parquet"
         if path.is_file():
             done = pd.read_parquet(path)
-            if done[["problem_id", "sample_idx"]].reset_index(drop=True).equals(keys):
+            if "input_sha" in done.columns and list(done["input_sha"]) == list(rows["input_sha"]):
                 scores += list(done["scores"])
                 continue
-            raise ValueError(f"{path}: holds other rows than shard {k} of this pool; delete {folder} to rescore")
-        got = scorer.score([problems[q] for q in part["problem_id"]], list(part["text"]), batch_size=batch_size)
-        write_parquet(path, keys.assign(scores=got))
+        got = scorer.score(*texts, batch_size=batch_size)
+        write_parquet(path, rows.assign(scores=got))
         scores += got
     out = pool.copy()
     out[f"scores_{name}"] = [list(map(float, s)) for s in scores]
     return out
-
-
-def _fingerprint(path: str) -> str:
-    """Changes when the model changes (retrained in place), so stale shards are never reused."""
-    import hashlib
-
-    folder = Path(path)
-    if not folder.is_dir():
-        return hashlib.sha256(path.encode()).hexdigest()[:12]  # a hub id: its name
-    parts = [str(folder.resolve())]
-    for f in sorted(folder.iterdir()):
-        if f.suffix in (".json", ".safetensors", ".bin"):
-            st = f.stat()
-            parts.append(f"{f.name}:{st.st_size}:{st.st_mtime_ns}")
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]
 
 
 def reward_model_paths(p) -> dict[str, str]:
@@ -198,7 +191,7 @@ def score_test_pool(p):
     problems = {str(r["unique_id"]): r["problem"] for r in load_split(run, "test")}
     for name, path in reward_model_paths(p).items():
         scorer = RewardScorer(path, dtype=p.score.dtype)
-        pool = score_pool(pool, scorer, name, problems, shard_dir=run / "pool" / "scored.shards" / _fingerprint(path),
+        pool = score_pool(pool, scorer, name, problems, shard_dir=run / "pool" / "scored.shards",
                           shard_size=p.score.shard_size, batch_size=p.score.batch_size)
         del scorer
         gc.collect()  # one 7b model at a time

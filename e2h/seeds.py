@@ -115,6 +115,8 @@ def main(params_file: str, seeds: list[int]) -> int:
     from e2h.runner import run
 
     p = load_params(params_file)
+    if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds {' '.join(map(str, seeds))}: expected distinct integers >= 0")
     files = {p.name: Path(params_file)}
     for s in seeds:
         files[f"{p.name}-seed{s}"] = seed_params_file(params_file, s)

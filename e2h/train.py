@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import math
 import random
-import shutil
 import time
 from pathlib import Path
 from typing import Literal
@@ -28,6 +27,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 IGNORE = -100
+LOSSES = "losses.json"  # every model folder this loop writes has one; only such a folder is ever replaced
 
 
 def _pad(rows: list[list], value) -> list[list]:
@@ -195,28 +195,26 @@ def make_accelerator(cfg):
 def save_model(acc, model, tokenizer, out_dir: str | Path, record: dict, desc: str,
                extra_json: dict[str, dict]) -> Path:
     """Gather the full weights (FSDP shards them), merge LoRA, and write an HF folder atomically (main process)."""
-    from e2h.io import write_json
+    from e2h.io import atomic_dir, check_replaceable, write_json
     from e2h.losscurve import save_loss_curve
 
     out = Path(out_dir)
-    partial = out.with_name(f".{out.name}.partial")
+    if acc.is_main_process:
+        check_replaceable(out, LOSSES)  # before gathering weights: a folder that is not a trained model stays
     acc.wait_for_everyone()
     state = acc.get_state_dict(model)
     unwrapped = acc.unwrap_model(model)
     if acc.is_main_process:
-        shutil.rmtree(partial, ignore_errors=True)
-        if hasattr(unwrapped, "merge_and_unload"):  # LoRA: write plain weights so any loader reads them
-            unwrapped = unwrapped.merge_and_unload()
-            state = None
-        unwrapped.config.use_cache = True
-        unwrapped.save_pretrained(partial, state_dict=state, safe_serialization=True)
-        tokenizer.save_pretrained(partial)
-        write_json(partial / "losses.json", record)
-        save_loss_curve(record, partial / "loss_curve.png", title=desc)
-        for name, obj in extra_json.items():
-            write_json(partial / name, obj)
-        if out.exists():
-            shutil.rmtree(out)
-        partial.rename(out)
+        with atomic_dir(out, marker=LOSSES) as partial:
+            if hasattr(unwrapped, "merge_and_unload"):  # LoRA: write plain weights so any loader reads them
+                unwrapped = unwrapped.merge_and_unload()
+                state = None
+            unwrapped.config.use_cache = True
+            unwrapped.save_pretrained(partial, state_dict=state, safe_serialization=True)
+            tokenizer.save_pretrained(partial)
+            save_loss_curve(record, partial / "loss_curve.png", title=desc)
+            for name, obj in extra_json.items():
+                write_json(partial / name, obj)
+            write_json(partial / LOSSES, record)
     acc.wait_for_everyone()
     return out

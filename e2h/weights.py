@@ -17,9 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+
+from e2h.io import ArtifactError, atomic_dir, check_replaceable, read_json, run_lock
 
 MANIFEST = "MANIFEST.json"
 TRAINING_STAGES = "00-03"
@@ -61,15 +62,13 @@ def export(params_file: str | Path, dest: str | Path) -> Path:
     p = load_params(params_file)
     run, root = Path(p.run_dir), project_root(params_file)
     models = {"sft": run / "sft", **{f"rm/{k}": run / "rm" / k for k in p.reward.kinds}}
-    stages = {m.stem: {k: json.loads(m.read_text())[k] for k in ("wall_seconds", "git_commit")}
+    stages = {m.stem: {k: read_json(m, what="stage manifest").get(k) for k in ("wall_seconds", "git_commit")}
               for m in sorted((run / "manifests").glob("0[0-3]_*.json"))}
     missing = sorted({"00", "01", "02", "03"} - {name[:2] for name in stages})
     if missing:
         raise FileNotFoundError(f"{run}: stage(s) {', '.join(missing)} have not run for {params_file}")
     commit = _git_commit(root)  # before the new folder makes the tree dirty
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))  # beside dest: the rename stays atomic
-    try:
+    with atomic_dir(dest, marker=MANIFEST) as tmp:  # only ever replaces an earlier weights folder
         for name, src in models.items():
             _copy_model(src, tmp / name)
         files = {str(f.relative_to(tmp)): {"sha256": sha256(f), "bytes": f.stat().st_size}
@@ -81,12 +80,6 @@ def export(params_file: str | Path, dest: str | Path) -> Path:
             "stages": stages, "models": sorted(models), "dtype": "float16", "files": files,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        if dest.exists():
-            shutil.rmtree(dest)
-        tmp.rename(dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return dest
 
 
@@ -96,8 +89,13 @@ def verify(folder: str | Path) -> dict:
     path = folder / MANIFEST
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no manifest; regenerate the weights (e2h.weights)")
-    manifest = json.loads(path.read_text())
-    for name, meta in manifest["files"].items():
+    manifest = read_json(path, what="weights manifest")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files or not all(isinstance(m, dict) and "sha256" in m
+                                                           for m in files.values()):
+        raise ArtifactError(f"{path}: weights manifest has no 'files' table of {{name: {{sha256, bytes}}}}; "
+                            f"regenerate the weights with: {manifest.get('made_by', 'python -m e2h weights ...')}")
+    for name, meta in files.items():
         f = folder / name
         if not f.is_file():
             raise FileNotFoundError(f"{f}: listed in {path} but missing; regenerate with: {manifest['made_by']}")
@@ -114,10 +112,13 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def main(params_file: str, dest: str) -> int:
+    from e2h.params import load_params
     from e2h.runner import run
 
-    run(params_file, stages=TRAINING_STAGES)
-    out = export(params_file, dest)
+    check_replaceable(dest, MANIFEST)  # before an hour of training, not after
+    with run_lock(load_params(params_file).run_dir):
+        run(params_file, stages=TRAINING_STAGES)
+        out = export(params_file, dest)
     total = sum(m["bytes"] for m in verify(out)["files"].values())
     print(f"[e2h] weights of {params_file} in {out} ({total / 1e6:.1f} MB)")
     return 0

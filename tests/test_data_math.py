@@ -70,7 +70,7 @@ def test_read_math_dir_small(tmp_path):
 def test_read_math_dir_errors_name_the_file(tmp_path):
     _write_math_tree(tmp_path, {"train/algebra/0.json": '{"problem": "P", "level": "Level 1",\n "type": }',
                                 "test/algebra/0.json": {"problem": "P", "level": "Level 1", "solution": "s"}})
-    with pytest.raises(DataFormatError, match=r"train/algebra/0.json:2: not valid JSON"):
+    with pytest.raises(DataFormatError, match=r"train/algebra/0.json:1: not valid JSON.*noticed at line 2"):
         read_math_dir(tmp_path, splits=("train",))
     with pytest.raises(DataFormatError, match=r"test/algebra/0.json:1: missing key 'type'"):
         read_math_dir(tmp_path, splits=("test",))

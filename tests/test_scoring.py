@@ -98,7 +98,7 @@ def test_score_pool_shards_and_resumes(head_rm, tmp_path, monkeypatch):
     scorer = RewardScorer(head_rm)
     full = score_pool(pool, scorer, "prm", problems, shard_dir=tmp_path / "a", shard_size=5, batch_size=4)
     assert list(full.columns) == list(pool.columns) + ["scores_prm"]
-    assert len(list((tmp_path / "a" / "prm").glob("shard_*.parquet"))) == 3
+    assert len(list((tmp_path / "a" / "prm").rglob("shard_*.parquet"))) == 3
 
     # Interrupt after the first shard, then resume: finished shards are read back, not rescored.
     calls = []
@@ -113,16 +113,38 @@ def test_score_pool_shards_and_resumes(head_rm, tmp_path, monkeypatch):
     monkeypatch.setattr(scorer, "score", failing)
     with pytest.raises(KeyboardInterrupt):
         score_pool(pool, scorer, "prm", problems, shard_dir=tmp_path / "b", shard_size=5)
-    assert len(list((tmp_path / "b" / "prm").glob("shard_*.parquet"))) == 1
+    assert len(list((tmp_path / "b" / "prm").rglob("shard_*.parquet"))) == 1
     calls.clear()
     monkeypatch.setattr(scorer, "score", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
     resumed = score_pool(pool, scorer, "prm", problems, shard_dir=tmp_path / "b", shard_size=5)
     assert len(calls) == 2
     for x, y in zip(full["scores_prm"], resumed["scores_prm"]):
         assert x == pytest.approx(y, abs=1e-6)
-    with pytest.raises(ValueError, match="other rows"):
-        score_pool(pool.iloc[::-1].reset_index(drop=True), scorer, "prm", problems, shard_dir=tmp_path / "b",
-                   shard_size=5)
+    # The same keys over other texts (a resampled pool): every shard is rescored, none is served stale.
+    calls.clear()
+    changed = pool.assign(text=pool["text"].iloc[::-1].to_numpy())
+    rescored = score_pool(changed, scorer, "prm", problems, shard_dir=tmp_path / "b", shard_size=5)
+    assert len(calls) == 3
+    fresh = score_pool(changed, RewardScorer(head_rm), "prm", problems, shard_dir=tmp_path / "c", shard_size=5)
+    for x, y in zip(rescored["scores_prm"], fresh["scores_prm"]):
+        assert x == pytest.approx(y, abs=1e-6)
+    assert [len(x) for x in rescored["scores_prm"]] != [len(x) for x in full["scores_prm"]]
+
+
+def test_score_shards_are_keyed_by_the_model(head_rm, tmp_path):
+    """A reward model retrained in place (other weights, same folder) never reads the old model's shards."""
+    pool, problems = _pool()
+    first = score_pool(pool, RewardScorer(head_rm), "prm", problems, shard_dir=tmp_path / "s", shard_size=5)
+    other = tmp_path / "rm"
+    model, tok = load_model(head_rm, for_reward=True)
+    with torch.no_grad():
+        model.score.weight.mul_(-1.0)
+    model.save_pretrained(other)
+    tok.save_pretrained(other)
+    (other / META).write_text(json.dumps({"kind": "prm"}))
+    second = score_pool(pool, RewardScorer(other), "prm", problems, shard_dir=tmp_path / "s", shard_size=5)
+    assert all(a != pytest.approx(b, abs=1e-6) for x, y in zip(first["scores_prm"], second["scores_prm"])
+               for a, b in zip(x, y) if abs(a - 0.5) > 1e-3)
 
 
 def test_missing_problem_text_is_reported(head_rm, tmp_path):

@@ -49,7 +49,12 @@ def iter_json_records(path: str | os.PathLike) -> Iterator[tuple[int, object]]:
         try:
             value, end = _DECODER.raw_decode(text, i)
         except json.JSONDecodeError as e:
-            raise DataFormatError(f"{path}:{line_at(e.pos)}: not valid JSON ({e.msg})") from None
+            # Named by the line where the record starts: a missing closing brace is only noticed on a later line.
+            start = line_at(i)
+            seen = text.count("\n", 0, e.pos) + 1
+            later = f", noticed at line {seen}" if seen != start else ""
+            raise DataFormatError(f"{path}:{start}: not valid JSON in the record that starts here ({e.msg}{later})") \
+                from None
         yield line_at(i), value
         i = _skip_ws(text, end)
         if in_array:

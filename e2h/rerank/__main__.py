@@ -40,6 +40,22 @@ def load(path: Path, *, equivalence: bool) -> pd.DataFrame:
     return pool
 
 
+def check_args(args) -> None:
+    """Every option that can be wrong, before any work: a bad --level must not surface after the computation."""
+    if not 0 < args.level < 1:
+        raise ValueError(f"--level {args.level}: expected an interval level between 0 and 1, e.g. 0.95")
+    if args.resamples < 1:
+        raise ValueError(f"--resamples {args.resamples}: expected at least 1 draw")
+    if args.ns is not None and min(args.ns) < 1:
+        raise ValueError(f"--ns {' '.join(map(str, args.ns))}: sample counts must be >= 1")
+    if args.size is not None and args.size < 1:
+        raise ValueError(f"--size {args.size}: expected at least 1 slot per problem")
+    if args.out is not None and args.out.suffix not in (".parquet", ".csv"):
+        raise ValueError(f"--out {args.out}: expected a .parquet or .csv file")
+    if args.pool.suffix not in (".parquet", ".jsonl", ".json"):
+        raise ValueError(f"{args.pool}: expected a pool .parquet or a scored-samples .jsonl/.json file")
+
+
 def printable(table: pd.DataFrame) -> str:
     """Mean [lo, hi] (problems+subsets interval) per curve and group, one column per N."""
     t = table[table.ci == BOOTSTRAP].copy()
@@ -66,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="output table, .parquet or .csv (default: <pool stem>.curves.parquet)")
     args = ap.parse_args(argv)
     try:
+        check_args(args)
         pool = load(args.pool, equivalence=not args.no_equivalence)
         res = resample(pool, methods=args.methods, rms=args.rms, aggs=args.aggs, ns=args.ns,
                        resamples=args.resamples, seed=args.seed, groups=args.groups, size=args.size)

@@ -119,6 +119,10 @@ def resample(pool: pd.DataFrame, *, methods=METHODS, rms=None, aggs=DEFAULT_AGGS
     """
     if resamples < 1:
         raise ValueError(f"resamples must be ≥ 1, got {resamples}")
+    if len(pool) == 0:
+        raise PoolError("the pool has no samples; nothing to re-rank")
+    if ns is not None and (not len(ns) or min(int(n) for n in ns) < 1):
+        raise ValueError(f"ns {list(ns)}: sample counts must be >= 1")
     variants = variants_for(pool, methods, rms, aggs) if variants is None else list(variants)
     if not variants:
         raise ValueError("nothing to evaluate: no methods (or no reward models for best_of_n / weighted)")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -23,7 +22,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from e2h.io import write_json, write_parquet
+from e2h.fingerprint import digest, model_fingerprint
+from e2h.io import read_json, write_json, write_parquet
 from e2h.sampling.base import Sampler, SamplingConfig, load_sampler, pick_backend
 
 # The sample pool's contract (guide §3) plus what sampling knows about each sample.
@@ -66,28 +66,6 @@ def prepare_problems(problems, split: str | None = None) -> pd.DataFrame:
     df["level"] = pd.array(df["level"], dtype="Int64")  # MATH has two "Level ?" problems: null, not NaN floats
     df = df.rename(columns={"answer": "gold"})
     return df[["problem_id", "level", "split", "problem", "gold"]].reset_index(drop=True)
-
-
-def model_fingerprint(model_path) -> str:
-    """Hash of a model folder's config and weight files (size plus first and last MiB of each): cheap at 7b
-    scale, robust to copying the folder, and different after any retraining."""
-    root = Path(model_path)
-    h = hashlib.sha256()
-    if not root.is_dir():  # a hub id: its name is all we know before download
-        h.update(str(model_path).encode())
-        return h.hexdigest()[:16]
-    for f in sorted(root.iterdir()):
-        if not f.is_file() or f.name.startswith("."):
-            continue
-        h.update(f.name.encode())
-        size = f.stat().st_size
-        h.update(str(size).encode())
-        with open(f, "rb") as fh:
-            h.update(fh.read(1 << 20))
-            if size > 2 << 20:
-                fh.seek(-(1 << 20), os.SEEK_END)
-                h.update(fh.read())
-    return h.hexdigest()[:16]
 
 
 def run_key(problems: pd.DataFrame, prompts: list[str], model_path, config: SamplingConfig, backend: str,
@@ -204,8 +182,12 @@ def sample_pool(problems, model_path, params, out_path, *, split: str | None = N
     prompts = [format_prompt(p) for p in probs["problem"]]
     key, record = run_key(probs, prompts, model_path, config, backend, params.seed, params.shard_size)
     meta_path = out_path.with_suffix(".json")
-    if out_path.exists() and meta_path.exists() and json.loads(meta_path.read_text()).get("key") == key:
-        return pd.read_parquet(out_path)
+    # The samples depend on `key`; the graded pool also on the gold answers (the shards do not).
+    golds = digest([g if isinstance(g, str) else None for g in probs["gold"]])
+    if out_path.exists() and meta_path.exists():
+        meta = read_json(meta_path)
+        if meta.get("key") == key and meta.get("golds") == golds:
+            return pd.read_parquet(out_path)
     shard_dir = out_path.parent / f"{out_path.stem}.shards" / key
     write_json(shard_dir / "run.json", record)
     paths, speed = sample_shards(probs, model_path, config, shard_dir, backend=backend, seed=params.seed,
@@ -213,5 +195,5 @@ def sample_pool(problems, model_path, params, out_path, *, split: str | None = N
                                  progress=progress)
     pool = assemble_pool(probs, paths, progress)
     write_pool(pool, out_path)
-    write_json(meta_path, {"key": key, **record, "rows": len(pool), "last_run": speed})
+    write_json(meta_path, {"key": key, "golds": golds, **record, "rows": len(pool), "last_run": speed})
     return pd.read_parquet(out_path)  # as every later reader sees it (parquet's dtypes), fresh or reused
