@@ -420,8 +420,8 @@ def parse_stage_spec(spec: str, where: str = "--stages") -> set[int]:
     wanted: set[int] = set()
     parts = [part.strip() for part in str(spec).split(",")]
     for part in parts:
-        lo, _, hi = part.partition("-")
-        if not lo.isdigit() or (hi and not hi.isdigit()) or (hi and int(hi) < int(lo)):
+        lo, dash, hi = part.partition("-")
+        if not lo.isdigit() or (dash and not hi.isdigit()) or (hi and int(hi) < int(lo)):
             raise ParamsError(f"{where} {spec!r}: expected stage numbers like '03-06' or '00,04-06'")
         wanted.update(range(int(lo), int(hi or lo) + 1))
     return wanted

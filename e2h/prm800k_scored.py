@@ -15,7 +15,6 @@ best_of_n --rms prm --aggs prod --size 1860 --ns 10 25 … 1860`` redraws that c
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 from pathlib import Path
@@ -23,32 +22,10 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
+from e2h.data._json import iter_json_records
+
 PRM800K_POOL_SIZE = 1860  # samples per problem in OpenAI's evaluation (problems with fewer are padded)
 _TOLERANCE = 1e-6
-
-
-def _records(path: Path):
-    """(line number, record) from JSON Lines, or from one JSON object / array (the pretty-printed example)."""
-    with open(path) as f:
-        first = next((line for line in f if line.strip()), "")
-    try:
-        one_per_line = isinstance(json.loads(first), dict)
-    except json.JSONDecodeError:
-        one_per_line = False
-    if not one_per_line:
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}:{e.lineno}: neither JSON Lines nor one JSON document ({e.msg})") from None
-        yield from ((1, r) for r in ([data] if isinstance(data, dict) else data))
-        return
-    with open(path) as f:
-        for i, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    yield i, json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise ValueError(f"{path}:{i}: not valid JSON ({e.msg})") from None
 
 
 def _unit(x: float, where: str, what: str) -> float:
@@ -59,6 +36,8 @@ def _unit(x: float, where: str, what: str) -> float:
 
 
 def _row(rec: dict, where: str) -> dict:
+    if not isinstance(rec, dict):
+        raise ValueError(f"{where}: expected a JSON object (one scored sample), got {type(rec).__name__}")
     for key in ("problem", "is_correct", "steps"):
         if key not in rec:
             raise ValueError(f"{where}: missing key {key!r}; a scored sample has problem, answer, is_correct, "
@@ -94,7 +73,7 @@ def read_scored_samples(path: str | os.PathLike, *, progress: bool = True) -> pd
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: file not found")
-    rows = [_row(rec, f"{path}:{i}") for i, rec in tqdm(_records(path), desc=f"reading {path.name}",
+    rows = [_row(rec, f"{path}:{i}") for i, rec in tqdm(iter_json_records(path), desc=f"reading {path.name}",
                                                          disable=not progress, unit=" samples")]
     if not rows:
         raise ValueError(f"{path}: no records")

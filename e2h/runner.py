@@ -150,6 +150,10 @@ def run(params_file: str | Path, *, stages: str | None = None, force: bool = Fal
     notebooks_dir = Path(notebooks_dir or project_root(params_file) / "notebooks")
     every = list_stages(notebooks_dir)
     chosen = select_stages(every, params.stages if stages is None else stages)
+    if params.weights:  # shipped weights are checked before any stage, not in the middle of stage 04
+        from e2h.weights import verify
+
+        verify(params.weights)
     walls = {}
     with run_lock(params.run_dir, wait=wait):
         for stage in chosen:

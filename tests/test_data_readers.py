@@ -216,3 +216,14 @@ def test_shepherd_malformed(tmp_path):
     _jsonl(path, [{"input": "Q? no tags", "label": "Q? no tags"}])
     with pytest.raises(DataFormatError, match="s.jsonl:1: input has no step tag"):
         read_shepherd(path)
+
+
+def test_a_record_missing_its_closing_brace_is_named_by_its_own_line(tmp_path, data_dir):
+    rows = [json.dumps(_prm(f"P{i}", [_step(("a", 1))])) for i in range(140)]
+    rows[136] = rows[136][:-1]  # line 137 lacks its "}"; the parser only notices on line 138
+    with pytest.raises(DataFormatError, match=r"many.jsonl:137: not valid JSON.*noticed at line 138"):
+        read_prm800k(_jsonl(tmp_path / "many.jsonl", rows))
+    lines = (data_dir / "openr_prm800k_samples" / "samples_prm800k.jsonl").read_text().splitlines()
+    lines[2] = lines[2].rstrip()[:-1]
+    with pytest.raises(DataFormatError, match=r"real.jsonl:3: not valid JSON"):
+        read_prm800k(_jsonl(tmp_path / "real.jsonl", lines))

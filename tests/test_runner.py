@@ -93,3 +93,22 @@ def test_a_later_section_reruns_only_the_stages_that_read_it(project):
     assert walls["00_first"] == 0.0 and walls["01_second"] == 0.0 and walls["06_later"] > 0
     params.write_text("data: {source: embedded, seed: 4}\nrerank: {resamples: 7}\n")
     assert all(w > 0 for w in runner.run(params).values())  # stage 00's section changed: everything after reruns
+
+
+def test_a_rerun_upstream_makes_later_stages_stale(project):
+    """Forcing stage 00 again (a retrained policy, say) must not leave 01 standing on the old outputs."""
+    runner.run(project / "params" / "toy.yaml")
+    assert runner.run(project / "params" / "toy.yaml", stages="00", force=True)["00_first"] > 0
+    walls = runner.run(project / "params" / "toy.yaml")
+    assert walls["00_first"] == 0.0 and walls["01_second"] > 0
+    manifest = json.loads((project / "runs" / "toy" / "manifests" / "01_second.json").read_text())
+    first = json.loads((project / "runs" / "toy" / "manifests" / "00_first.json").read_text())
+    assert manifest["inputs"] == {"00_first": first["run_id"]}
+
+
+def test_a_corrupted_manifest_is_named(project, capsys):
+    runner.run(project / "params" / "toy.yaml")
+    (project / "runs" / "toy" / "manifests" / "00_first.json").write_text('{"status": "o')
+    assert runner.main(["run", str(project / "params" / "toy.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "00_first.json: stage manifest is not valid JSON" in err and "delete it to rerun" in err

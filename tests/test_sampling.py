@@ -90,6 +90,10 @@ def test_finished_pool_is_reused_and_new_settings_resample(sampler, policy, prob
     other = sample_pool(problems, policy, _params(seed=6), out, sampler=sampler, progress=False)
     assert not other["text"].equals(first["text"])
     assert len(list(tmp_path.glob("samples.shards/*"))) == 2, "each setting keeps its own shard folder"
+    # New gold answers for the same problems: the samples are reused (no sampling), the verdicts are not.
+    regolded = [{**q, "answer": "12345"} for q in problems]
+    graded = sample_pool(regolded, policy, _params(), out, sampler=Refuse(), progress=False)
+    assert list(graded["text"]) == list(first["text"]) and first["correct"].any() and not graded["correct"].any()
 
 
 def test_sample_section_in_params(tmp_path):

@@ -33,6 +33,8 @@ def load(path: Path, *, equivalence: bool) -> pd.DataFrame:
         pool = read_scored_samples(path)
     else:
         pool = read_pool(path)
+    if len(pool) == 0:
+        raise PoolError(f"{path}: the pool has no samples; nothing to re-rank")
     if "answer_key" not in pool.columns:
         from e2h.pool import add_answer_keys
 
