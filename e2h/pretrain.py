@@ -14,6 +14,12 @@ import tempfile
 from pathlib import Path
 
 
+def pretrain_config(p):
+    """The SFT settings, but a full cosine run: pretraining has no checkpoint to select."""
+    return dataclasses.replace(p.sft, epochs=p.model.tiny_pretrain_epochs, lr_schedule="cosine", warmup_ratio=0.02,
+                               max_steps=None)
+
+
 def pretrain_tiny_base(p, texts: list[str], out_dir: str | Path) -> Path:
     """Build the run's tiny Llama (tokenizer trained on ``texts`` and the corpus), pretrain it on
     ``model.tiny_pretrain_docs`` fact documents for ``model.tiny_pretrain_epochs`` epochs, and write it to
@@ -35,9 +41,7 @@ def pretrain_tiny_base(p, texts: list[str], out_dir: str | Path) -> Path:
     for doc in docs:
         ids = tok(doc).input_ids + [tok.eos_token_id]
         examples.append({"input_ids": ids, "labels": ids})  # every token is a target
-    # The SFT settings, but a full cosine run: pretraining has no checkpoint to select.
-    cfg = dataclasses.replace(p.sft, epochs=m.tiny_pretrain_epochs, lr_schedule="cosine", warmup_ratio=0.02,
-                              max_steps=None)
+    cfg = pretrain_config(p)
     train(model, tok, examples, cfg, out, kind="lm", desc="pretrain",
           extra_json={"e2h_pretrain.json": {"stage": "pretrain", "documents": len(docs),
                                             "epochs": m.tiny_pretrain_epochs, "zipf": m.tiny_pretrain_zipf,

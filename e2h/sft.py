@@ -81,21 +81,52 @@ def sft_example(tokenizer, record: dict, max_length: int | None = None) -> dict:
             "labels": [t if m else IGNORE for t, m in zip(enc.input_ids, enc.solution_mask)]}
 
 
+BASE_META = "e2h_base.json"  # what a tiny base was built from: its settings and the texts of its tokenizer
+
+
+def base_settings(p) -> dict:
+    """Everything that decides the tiny base besides its texts: the seed, the model section and, when it is
+    pretrained, the training settings pretraining takes from the sft section."""
+    import dataclasses
+
+    from e2h.pretrain import pretrain_config
+
+    cfg = pretrain_config(p) if p.model.tiny_pretrain_docs else None
+    return {"seed": p.seed, "task_width": p.data.task_width, "model": dataclasses.asdict(p.model),
+            "pretrain": dataclasses.asdict(cfg) if cfg else None}
+
+
 def base_model_path(p, texts: list[str] | None = None) -> str:
-    """``model.base``, or for ``tiny`` the run's tiny Llama, built at ``<run_dir>/base`` from ``texts`` if absent
-    (and pretrained on arithmetic facts when ``model.tiny_pretrain_docs`` asks, ``e2h.pretrain``)."""
+    """``model.base``, or for ``tiny`` the run's tiny Llama at ``<run_dir>/base``, built from ``texts`` (and
+    pretrained on arithmetic facts when ``model.tiny_pretrain_docs`` asks, ``e2h.pretrain``).
+
+    An existing base is reused only if it was built from the same settings (and, when ``texts`` are given, the
+    same texts); otherwise it is rebuilt, or, without texts to rebuild it from (stage 03), refused.
+    """
+    from e2h.fingerprint import digest
+    from e2h.io import atomic_dir, read_json, write_json
+
     if p.model.base != "tiny":
         return p.model.base
     path = Path(p.run_dir) / "base"
-    if not (path / "config.json").is_file():
-        if not texts:
-            raise FileNotFoundError(f"{path}: no tiny base model yet; stage 01 builds it from the training text")
+    want = {"settings": digest(base_settings(p)), "texts": digest(texts) if texts else None}
+    if (path / "config.json").is_file():
+        have = read_json(path / BASE_META, what="base record") if (path / BASE_META).is_file() else None
+        if have is None and texts is None:
+            return str(path)  # built before bases recorded their settings: nothing to compare
+        if have is not None and (have == want or (texts is None and have["settings"] == want["settings"])):
+            return str(path)
+    if not texts:
+        raise FileNotFoundError(f"{path}: no tiny base built for these params; stage 01 builds it from the "
+                                "training text (run notebooks/01_sft)")
+    with atomic_dir(path, marker="config.json") as tmp:
         if p.model.tiny_pretrain_docs:
             from e2h.pretrain import pretrain_tiny_base
 
-            pretrain_tiny_base(p, texts, path)
+            pretrain_tiny_base(p, texts, tmp)
         else:
-            make_tiny_base(p, texts, path)
+            make_tiny_base(p, texts, tmp)
+        write_json(tmp / BASE_META, want)
     return str(path)
 
 
