@@ -5,7 +5,7 @@
 
 The GPU mode is the issue's target: a random Llama shaped like TinyLlama-1.1B (hidden 2048, 22 layers, 32 heads of
 64, MLP 5632, vocabulary 32000), 8 sequences of 1024 tokens per optimizer step, bf16 autocast over fp32 weights
-(``--dtype bfloat16`` for bf16 weights), fused AdamW, sdpa attention, through ``e2h.train.train`` itself. It reports
+(``--dtype bfloat16`` for bf16 weights), fused AdamW, sdpa attention, through ``e2h.training.loop.train`` itself. It reports
 tokens/s and MFU = model FLOPs per token (6 × matmul parameters + 12 × layers × hidden × sequence length, forward
 and backward) × tokens/s ÷ 790 TFLOP/s (the dense bf16 rate measured on an H200). Plain HF reached 45%; target 50%.
 Step times are medians over the steps after ``--warmup``; model saving is not timed.
@@ -56,7 +56,7 @@ def flops_per_token(model, shape: dict) -> float:
 def run(kind: str, shape: dict, folder: Path, args) -> dict:
     from e2h.models import load_model
     from e2h.params import RewardParams, SFTParams
-    from e2h.train import train
+    from e2h.training.loop import train
 
     model, tok = load_model(folder, dtype=args.dtype, device="cpu", for_reward=kind == "reward")
     rng = random.Random(0)
@@ -81,7 +81,7 @@ def run(kind: str, shape: dict, folder: Path, args) -> dict:
 
 def score_speed(folder: Path, n: int) -> float:
     from e2h.models import load_model
-    from e2h.scoring import RewardScorer
+    from e2h.models.scorer import RewardScorer
 
     model, tok = load_model(folder, for_reward=True)
     model.save_pretrained(folder / "rm")

@@ -158,7 +158,7 @@ def run_lock(run_dir: str | os.PathLike, *, wait: bool = False):
     """
     import fcntl
 
-    path = (Path(run_dir) / ".lock").resolve()
+    path = (Path(run_dir) / ".lock").resolve()  # the lock is the folder's, whatever else lives there
     if path in _held:
         _held[path][1] += 1
         try:

@@ -89,7 +89,7 @@ class DataParams:
     # Cap problems per split for tiny runs; null keeps all.
     max_train: Optional[int] = positive(None)
     max_test: Optional[int] = positive(None)
-    # The embedded task (e2h.tasks): problems per level 1..5 in each split, generated from data.seed.
+    # The embedded task (e2h.embedded_task): problems per level 1..5 in each split, generated from data.seed.
     task_train: list[int] = non_negative(lambda: [2000, 2000, 2000, 2000, 2000], length=5)
     task_val: list[int] = non_negative(lambda: [50, 50, 50, 50, 50], length=5)
     task_test: list[int] = non_negative(lambda: [60, 60, 60, 200, 200], length=5)
@@ -136,12 +136,13 @@ class ModelParams:
     tiny_vocab_size: int = positive(512)
     tiny_max_positions: int = positive(1024)
     tiny_split_digits: bool = False  # one token per digit, as Llama's tokenizer (docs/embedded_task.md says why)
-    # Pretraining of the tiny base on the embedded task's arithmetic facts (e2h.tasks.fact_corpus), standing in for
-    # the mathematical pretraining of Llemma: documents of facts, no problems, no solutions, no labels. 0 = random.
+    # Pretraining of the tiny base on the embedded task's arithmetic facts (e2h.embedded_task.fact_corpus), standing
+    # in for the mathematical pretraining of Llemma: documents of facts, no problems, no solutions, no labels.
+    # 0 = random.
     tiny_pretrain_docs: int = non_negative(0)
     tiny_pretrain_epochs: int = positive(5)
     tiny_pretrain_zipf: float = non_negative(1.0)  # a fact with subtrahend b is drawn with weight 1/b**zipf
-    tiny_pretrain_judged: float = fraction(0.0)  # share of checked-fact documents (tasks.fact_corpus)
+    tiny_pretrain_judged: float = fraction(0.0)  # share of checked-fact documents (embedded_task.fact_corpus)
 
 
 @dataclass
@@ -198,12 +199,14 @@ class RewardParams(TrainParams):
     prm_source: Literal["auto", "checker", "prm800k", "shepherd"] = "auto"
     prm_files: list[str] = field(default_factory=list)  # PRM800K phase*_train.jsonl or Math-Shepherd files
     # Checker source only: per training solution, this many copies with one step's subtrahend or result moved by
-    # 1-3, labelled by the checker (e2h.tasks.corrupt_solution): more slips than the policy makes on easy problems.
+    # 1-3, labelled by the checker (e2h.embedded_task.corrupt_solution): more slips than the policy makes on easy
+    # problems.
     prm_corrupt: int = non_negative(0)
     orm_max_ratio: float = bounded(3.0, low=1)  # per question, positives:negatives kept within 1:r … r:1
     max_length: int = positive(1024)
     epochs: int = positive(2)
-    heldout_fraction: float = fraction(0.1, high_open=True)  # of the PRM data, kept out of training for the step AUROC in the notebook
+    # Of the PRM data, kept out of training for the step AUROC in the notebook.
+    heldout_fraction: float = fraction(0.1, high_open=True)
 
 
 @dataclass
@@ -257,11 +260,26 @@ class Params:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def digest(self, keys: list[str] | None = None) -> str:
-        """Short hash of the resolved params, or of the top-level ``keys`` only (the sections a stage reads)."""
+    def digest(self, keys: list[str] | None = None, ignore: tuple[str, ...] = ()) -> str:
+        """Short hash of the resolved params, or of ``keys`` only: sections (``"sft"``) or single fields
+        (``"data.source"``), without the fields named in ``ignore`` (``"sample.n"``) — what one stage reads."""
         d = _digest_view(self)
         if keys is not None:
-            d = {k: d[k] for k in keys if k in d}
+            picked: dict = {}
+            for key in keys:
+                section, _, name = key.partition(".")
+                if section not in d:
+                    continue
+                if name:
+                    if name in d[section]:
+                        picked.setdefault(section, {})[name] = d[section][name]
+                else:
+                    picked[section] = d[section]
+            d = picked
+        for key in ignore:
+            section, _, name = key.partition(".")
+            if isinstance(d.get(section), dict):
+                d[section] = {k: v for k, v in d[section].items() if k != name}
         if d.get("weights") and (Path(d["weights"]) / "MANIFEST.json").is_file():
             # regenerated weights in the same folder make a new run
             d["weights"] = hashlib.sha256((Path(d["weights"]) / "MANIFEST.json").read_bytes()).hexdigest()

@@ -1,18 +1,15 @@
-"""Run the numbered notebooks of a params file in order with papermill: ``python -m e2h run params/default.yaml``.
+"""Run the numbered notebooks of a params file in order with papermill (``python -m e2h run params/x.yaml``).
 
-Each stage's executed notebook lands in ``runs/<name>/notebooks/`` and a manifest beside it records the params hash,
-package versions, git commit and wall time. A stage whose manifest says it finished under the same hash of the params
-sections it depends on (its own and every earlier stage's, ``STAGE_SECTIONS``) is skipped, so a rerun after a
-failure starts at the failed stage and a new re-ranking setting does not retrain anything. The runner stops at the
-first failing stage and prints the failing cell and its error.
+Each stage's executed notebook lands in the run folder's ``notebooks/`` and a manifest in ``manifests/`` records
+the params digest, package versions, git commit and wall time. A stage is skipped when its manifest says it
+finished under the same digest of the params it reads (``e2h.stages.STAGES``) after the same runs of the stages
+before it (their ``run_id``s), so a rerun after a failure starts at the failed stage, a new re-ranking setting
+retrains nothing, and a retrained policy makes every later stage stale. The runner stops at the first failing
+stage. The run folder is locked meanwhile (``e2h.io.run_lock``).
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib.metadata
-import json
-import platform
 import re
 import subprocess
 import sys
@@ -20,18 +17,14 @@ import time
 import uuid
 from pathlib import Path
 
-from e2h.io import ArtifactError, FolderInUse, read_json, run_lock, write_json
-from e2h.params import ParamsError, load_params, parse_stage_spec, project_root
+from e2h.io import ArtifactError, read_json, run_lock, write_json
+from e2h.params import load_params, parse_stage_spec, project_root
+from e2h.provenance import git_commit, package_versions
+from e2h.stages import stage as stage_row
+from e2h.stages.layout import RunLayout
 
 NOTEBOOK = re.compile(r"^(\d\d)_\w+\.ipynb$")
-# The params sections each stage reads. A stage's outputs are reused while the sections of that stage and of every
-# earlier one are unchanged, so a new rerank setting reruns 06 and 08, not the training. A stage not listed here
-# (a notebook added later) counts every section.
-STAGE_SECTIONS = {0: ["seed", "data"], 1: ["model", "sft", "weights"], 2: ["sample", "reward"], 3: [], 4: [],
-                  5: ["score"], 6: ["rerank"], 8: ["figures_dir"]}
 KERNEL = "e2h"
-_VERSIONED = ("e2h", "torch", "transformers", "accelerate", "peft", "vllm", "numpy", "pandas", "sympy",
-              "math-verify", "papermill")
 
 
 def list_stages(notebooks_dir: Path) -> list[Path]:
@@ -51,89 +44,67 @@ def select_stages(stages: list[Path], spec: str | None) -> list[Path]:
     return chosen
 
 
-def _versions() -> dict[str, str | None]:
-    out = {"python": platform.python_version()}
-    for name in _VERSIONED:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+def stage_digest(params, notebook: Path) -> str:
+    """The digest of the params this stage reads (all of them for a notebook the stage table does not know)."""
+    row = stage_row(int(notebook.name[:2]))
+    return params.digest() if row is None else params.digest(list(row.reads), row.ignores)
 
 
-def _git_commit(root: Path) -> str | None:
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True).stdout
-        return sha.stdout.strip() + ("+dirty" if dirty.strip() else "")
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
-def manifest_path(run_dir: Path, stage: Path) -> Path:
-    return Path(run_dir) / "manifests" / f"{stage.stem}.json"
-
-
-def stage_digest(params, stage: Path) -> str:
-    number = int(stage.name[:2])
-    if number not in STAGE_SECTIONS:
-        return params.digest()
-    keys = [k for n, ks in STAGE_SECTIONS.items() if n <= number for k in ks]
-    return params.digest(keys)
-
-
-def read_manifest(run_dir: Path, stage: Path) -> dict | None:
+def read_manifest(run_dir: Path, notebook: Path) -> dict | None:
     """A stage's manifest, or None when the stage has not run; an unreadable one raises naming the file."""
-    path = manifest_path(run_dir, stage)
+    path = RunLayout(run_dir).manifest(notebook.stem)
     if not path.exists():
         return None
     try:
         return read_json(path, what="stage manifest")
     except ArtifactError as e:
-        raise ArtifactError(f"{e}; delete it to rerun stage {stage.stem}") from None
+        raise ArtifactError(f"{e}; delete it to rerun stage {notebook.stem}") from None
 
 
-def upstream_runs(run_dir: Path, stage: Path, stages: list[Path]) -> dict[str, str | None]:
-    """``run_id`` of every earlier stage that has run: what this stage's outputs were computed from."""
+def upstream_runs(run_dir: Path, notebook: Path, notebooks: list[Path]) -> dict[str, str | None]:
+    """``run_id`` of each earlier stage this one reads (``Stage.after``; every earlier one for a notebook the table
+    does not know) that has run: what this stage's outputs were computed from."""
+    row = stage_row(int(notebook.name[:2]))
     out = {}
-    for earlier in stages:
-        if earlier.name < stage.name:
+    for earlier in notebooks:
+        number = int(earlier.name[:2])
+        if number < int(notebook.name[:2]) and (row is None or number in row.after):
             m = read_manifest(run_dir, earlier)
             if m is not None:
                 out[earlier.stem] = m.get("run_id")
     return out
 
 
-def is_done(run_dir: Path, stage: Path, digest: str, upstream: dict[str, str | None] | None = None) -> bool:
-    """Finished under the same params digest, after the earlier stages' current runs (a stage rerun upstream,
-    e.g. a retrained policy, makes every later stage stale)."""
-    manifest = read_manifest(run_dir, stage)
+def is_done(run_dir: Path, notebook: Path, digest: str, upstream: dict[str, str | None] | None = None) -> bool:
+    """Finished under the same params digest, after the earlier stages' current runs."""
+    manifest = read_manifest(run_dir, notebook)
     if manifest is None or manifest.get("status") != "ok" or manifest.get("params_digest") != digest:
         return False
     inputs = manifest.get("inputs", {})
     return all(inputs.get(name) == run_id for name, run_id in (upstream or {}).items())
 
 
-def run_stage(stage: Path, params_file: Path, run_dir: Path, digest: str, *, kernel: str = KERNEL,
+def run_stage(notebook: Path, params_file: Path, run_dir: Path, digest: str, *, kernel: str = KERNEL,
               html: bool = False, upstream: dict[str, str | None] | None = None) -> float:
     """Execute one notebook; write its manifest; return wall seconds. Raises papermill's error on failure."""
     import papermill
 
-    out = Path(run_dir) / "notebooks" / stage.name
+    where = RunLayout(run_dir)
+    out = where.executed_notebook(notebook.name)
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     status = "failed"
     try:
-        papermill.execute_notebook(str(stage), str(out), parameters={"params_file": str(params_file)},
-                                   kernel_name=kernel, cwd=str(stage.parent), progress_bar=False)
+        papermill.execute_notebook(str(notebook), str(out), parameters={"params_file": str(params_file)},
+                                   kernel_name=kernel, cwd=str(notebook.parent), progress_bar=False)
         status = "ok"
     finally:
         wall = time.time() - t0
-        write_json(manifest_path(run_dir, stage), {
-            "stage": stage.stem, "status": status, "params_file": str(params_file), "params_digest": digest,
+        write_json(where.manifest(notebook.stem), {
+            "stage": notebook.stem, "status": status, "params_file": str(params_file), "params_digest": digest,
             "run_id": uuid.uuid4().hex[:12], "inputs": upstream or {},
             "wall_seconds": round(wall, 2), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "git_commit": _git_commit(project_root(params_file)), "versions": _versions(),
+            "git_commit": git_commit(project_root(params_file)), "versions": package_versions(),
             "executed_notebook": str(out)})
     if html:
         subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(out)],
@@ -156,56 +127,14 @@ def run(params_file: str | Path, *, stages: str | None = None, force: bool = Fal
         verify(params.weights)
     walls = {}
     with run_lock(params.run_dir, wait=wait):
-        for stage in chosen:
-            digest, upstream = stage_digest(params, stage), upstream_runs(params.run_dir, stage, every)
-            if not force and is_done(params.run_dir, stage, digest, upstream):
-                print(f"[e2h] {stage.stem}: done earlier under the same params, skipped", flush=True)
-                walls[stage.stem] = 0.0
+        for notebook in chosen:
+            digest, upstream = stage_digest(params, notebook), upstream_runs(params.run_dir, notebook, every)
+            if not force and is_done(params.run_dir, notebook, digest, upstream):
+                print(f"[e2h] {notebook.stem}: done earlier under the same params, skipped", flush=True)
+                walls[notebook.stem] = 0.0
                 continue
-            print(f"[e2h] {stage.stem}: running", flush=True)
-            walls[stage.stem] = run_stage(stage, params_file, params.run_dir, digest, kernel=kernel, html=html,
-                                          upstream=upstream)
-            print(f"[e2h] {stage.stem}: ok in {walls[stage.stem]:.1f} s", flush=True)
+            print(f"[e2h] {notebook.stem}: running", flush=True)
+            walls[notebook.stem] = run_stage(notebook, params_file, params.run_dir, digest, kernel=kernel,
+                                             html=html, upstream=upstream)
+            print(f"[e2h] {notebook.stem}: ok in {walls[notebook.stem]:.1f} s", flush=True)
     return walls
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m e2h")
-    sub = parser.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="execute the numbered notebooks for a params file")
-    r.add_argument("params", help="params YAML, e.g. params/default.yaml")
-    r.add_argument("--stages", help="which stages, e.g. 03-06 or 00,04 (default: the params file's `stages`, else all)")
-    r.add_argument("--force", action="store_true", help="rerun stages even if done under the same params")
-    r.add_argument("--html", action="store_true", help="also export each executed notebook to HTML")
-    r.add_argument("--notebooks", help="folder of the numbered notebooks (default: notebooks/ beside params/)")
-    r.add_argument("--wait", action="store_true", help="if another process is running this params file's run "
-                                                       "folder, wait for it instead of stopping")
-    s = sub.add_parser("seeds", help="run a params file under more seeds and pool the differences with majority")
-    s.add_argument("params", help="params YAML, e.g. params/default.yaml (run as it is, plus once per seed)")
-    s.add_argument("--seeds", type=int, nargs="+", default=[1, 2], help="the extra seeds (default: 1 2)")
-    w = sub.add_parser("weights", help="train a params file's policy and reward models (stages 00-03) and ship them")
-    w.add_argument("params", help="params YAML, e.g. params/default-train.yaml")
-    w.add_argument("folder", help="where the weights and their MANIFEST.json go, e.g. weights/default")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "seeds":
-            from e2h import seeds
-
-            return seeds.main(args.params, args.seeds)
-        if args.command == "weights":
-            from e2h import weights
-
-            return weights.main(args.params, args.folder)
-        walls = run(args.params, stages=args.stages, force=args.force, html=args.html, notebooks_dir=args.notebooks,
-                    wait=args.wait)
-    except (ParamsError, ArtifactError, FolderInUse, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except Exception as e:  # papermill's PapermillExecutionError carries the failing cell and traceback
-        if type(e).__name__ != "PapermillExecutionError":
-            raise
-        print(f"[e2h] stage failed in cell [{e.exec_count}]:\n{e.source}\n\n{e.ename}: {e.evalue}", file=sys.stderr)
-        print("\n".join(e.traceback[-3:]), file=sys.stderr)
-        return 1
-    print(f"[e2h] all stages ok ({sum(walls.values()):.1f} s)")
-    return 0

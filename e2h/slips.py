@@ -23,7 +23,7 @@ import pandas as pd
 
 from e2h.format import split_steps
 from e2h.rerank.quality import auroc_per_group
-from e2h.tasks import STEP_WORK, check_steps, parse_problem
+from e2h.embedded_task import STEP_WORK, check_steps, parse_problem
 
 SLIPS = ("subtrahend", "result", "running", "form")
 GROUPS = (("easy", (1, 2, 3)), ("hard", (4, 5)))  # as e2h.rerank.select

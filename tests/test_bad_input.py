@@ -11,7 +11,7 @@ import time
 import pandas as pd
 import pytest
 
-from e2h import runner
+from e2h.__main__ import main as cli
 from e2h.io import run_lock
 from e2h.rerank.__main__ import main as rerank_main
 
@@ -32,7 +32,7 @@ def _files(folder):
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
 
 
-def _fails(capsys, argv, *needles, main=runner.main):
+def _fails(capsys, argv, *needles, main=cli):
     code = main(argv)
     err = capsys.readouterr().err.strip()
     assert code == 2, err

@@ -4,9 +4,10 @@ from collections import Counter
 import pytest
 import yaml
 
-from e2h.data import (DataFormatError, DataLeakError, assert_no_test_leak, build_splits, filter_levels, is_easy,
-                      is_hard, load_split, math_splits, parse_level, read_math500, read_math_all, read_math_dir,
+from e2h.data import (DataFormatError, DataLeakError, assert_no_test_leak, filter_levels, is_easy,
+                      is_hard, math_splits, parse_level, read_math500, read_math_all, read_math_dir,
                       read_math_jsonl)
+from e2h.stages.s00_data import build_splits, load_split
 from e2h.latex import last_boxed
 from e2h.params import load_params
 

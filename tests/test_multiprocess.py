@@ -5,10 +5,11 @@ import torch
 import yaml
 from transformers import AutoModelForCausalLM
 
-from e2h import tasks
+from e2h import embedded_task as tasks
 from e2h.format import format_prompt
 from e2h.io import write_jsonl
-from e2h.launch import launch_command, train_stage
+from e2h.stages.jobs import job_command, train_job
+from e2h.training.launch import launch_command
 from e2h.models import make_tiny_model
 
 LR = 3e-3
@@ -30,16 +31,18 @@ def run(tmp_path_factory):
 
 
 def test_cpu_launch_uses_torchrun_with_gloo_env(run):
-    cmd, env = launch_command("sft", run[0], 2, None, cpu=True)
+    cmd, env = job_command("sft", run[0], cpu=True)
     assert cmd[1:4] == ["-m", "torch.distributed.run", "--nproc_per_node"] and env["ACCELERATE_USE_CPU"] == "1"
-    cmd, env = launch_command("prm", run[0], 8, "params/accelerate/fsdp_7b_8gpu.yaml", cpu=False)
-    assert cmd[1] == "launch" and "--config_file" in cmd and cmd[-2:] == ["prm", str(run[0].resolve())]
+    assert cmd[4] == "2" and cmd[-4:] == ["-m", "e2h.stages.jobs", "sft", str(run[0].resolve())]
+    cmd, env = launch_command("e2h.stages.jobs", ["prm", str(run[0])], 8, "params/accelerate/fsdp_7b_8gpu.yaml",
+                              cpu=False)
+    assert cmd[1] == "launch" and "--config_file" in cmd and cmd[-2:] == ["prm", str(run[0])]
 
 
 def test_two_processes_match_one(run):
     path, root = run
-    two = train_stage("sft", path)
-    one = train_stage("sft", path, overrides={"name": "one", "sft": {"num_processes": 1}})
+    two = train_job("sft", path)
+    one = train_job("sft", path, overrides={"name": "one", "sft": {"num_processes": 1}})
     assert two == root / "runs" / "two" / "sft" and one == root / "runs" / "one" / "sft"
     import json
 

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 import yaml
 
-from e2h.data import load_split
+from e2h.stages.s00_data import load_split
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 import yaml
 
-from e2h.data import build_splits, load_split
+from e2h.stages.s00_data import build_splits, load_split
 from e2h.params import load_params
 from e2h.pool import read_pool
 from sampling_helpers import make_trained_policy

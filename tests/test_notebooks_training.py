@@ -52,7 +52,7 @@ def test_sft_reward_models_and_scoring_notebooks(tmp_path, data_dir):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from e2h.data import build_splits, load_split
+    from e2h.stages.s00_data import build_splits, load_split
     from e2h.params import load_params
 
     params = tmp_path / "params" / "tiny.yaml"

@@ -5,7 +5,8 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from e2h import runner, seeds
+from e2h import runner
+from e2h.stages.s06_rerank import pooled_differences
 from e2h.pool import read_pool
 
 
@@ -49,7 +50,7 @@ def test_smoke_runs_every_stage_of_the_embedded_pipeline(tmp_path):
     pool = read_pool(run_dir / "pool" / "scored.parquet")
     assert pool.step_labels.map(len).tolist() == pool.scores_prm.map(len).tolist()
     assert "step" in set(pd.read_parquet(run_dir / "rerank" / "auroc.parquet")["kind"])
-    diff = seeds.pooled({"a": run_dir, "b": run_dir}, resamples=20)
+    diff = pooled_differences({"a": run_dir, "b": run_dir}, resamples=20)
     assert set(diff.run) == {"a", "b", "pooled"}
     one = diff[(diff.method == "weighted") & (diff.rm == "prm") & (diff["agg"] == "prod") & (diff.group == "hard")]
     assert len(one) == 3 and (one.lo <= one["mean"]).all() and (one["mean"] <= one.hi).all()
@@ -66,9 +67,10 @@ def test_math_tiny_runs_every_stage_on_the_real_math_files(tmp_path, data_dir, m
 def test_shipped_weights_replace_the_training_stages(tmp_path):
     """The smoke run's models, exported with their manifest, drive a run that trains nothing (as the default)."""
     from e2h import weights
+    from e2h.stages.shipping import export
 
     run_dir = check_run(tmp_path, "smoke", ["prm", "orm", "oprm", "prm_all"])
-    folder = weights.export(tmp_path / "params" / "smoke.yaml", tmp_path / "weights" / "smoke")
+    folder = export(tmp_path / "params" / "smoke.yaml", tmp_path / "weights" / "smoke")
     manifest = weights.verify(folder)
     assert manifest["models"] == ["rm/oprm", "rm/orm", "rm/prm", "rm/prm_all", "sft"]
     assert set(manifest["stages"]) == {"00_data", "01_sft", "02_reward_data", "03_reward_models"}

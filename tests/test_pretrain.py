@@ -6,7 +6,7 @@ import pytest
 
 from e2h.models import load_model
 from e2h.params import load_params
-from e2h.sft import base_model_path
+from e2h.stages.s01_policy import base_model_path
 
 from conftest import ROOT
 

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from e2h.prm800k_scored import read_scored_samples
+from e2h.data.prm800k_scored import read_scored_samples
 from e2h.rerank import accuracy_at_n
 from e2h.pool import add_answer_keys
 

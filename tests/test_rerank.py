@@ -198,7 +198,7 @@ def test_threads_and_chunk_sizes_do_not_change_the_numbers():
 
 
 def test_the_analysis_half_imports_neither_torch_nor_transformers():
-    code = ("import sys, e2h.pool, e2h.rerank, e2h.rerank.__main__, e2h.plots, e2h.paper_results, e2h.prm800k_scored; "
-            "print([m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers')])")
+    code = ("import sys, e2h.pool, e2h.rerank, e2h.rerank.__main__, e2h.plots, e2h.paper_results, e2h.data, "
+            "e2h.grading; print([m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers')])")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr

@@ -4,10 +4,10 @@ import pytest
 
 from e2h.format import format_prompt, format_solution, split_steps
 from e2h.models import train_tokenizer
-from e2h.reward import (LAYOUTS, LabelLayoutError, balance_per_question, check_label_layout, labelled_spans,
+from e2h.training.reward_data import (LAYOUTS, LabelLayoutError, balance_per_question, check_label_layout, labelled_spans,
                         orm_records, reward_example)
-from e2h.spans import encode
-from e2h.train import IGNORE
+from e2h.models.spans import encode
+from e2h.training.loop import IGNORE
 
 RECORDS = [
     {"problem": "What is $1+1$?", "solution": format_solution(["We add one and one.", "So it is\n$2$."], "2"),

@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from e2h import tasks
+from e2h import embedded_task as tasks
 from e2h.format import format_prompt, format_solution, split_steps
 from e2h.io import write_jsonl
 from e2h.models import make_tiny_model
 from e2h.params import load_params
-from e2h.reward_train import heldout_report, prm_records, reward_data, split_heldout, train_reward
+from e2h.stages.s03_reward_models import heldout_report, prm_records, reward_data, split_heldout, train_reward
 
 
 def _samples(records):

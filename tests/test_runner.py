@@ -6,6 +6,7 @@ import nbformat
 import pytest
 
 from e2h import runner
+from e2h.__main__ import main as cli
 
 
 def notebook(code: str):
@@ -46,13 +47,13 @@ def test_skips_done_stages_unless_forced_or_params_changed(project):
     runner.run(project / "params" / "toy.yaml")
     assert runner.run(project / "params" / "toy.yaml") == {"00_first": 0.0, "01_second": 0.0}
     assert runner.run(project / "params" / "toy.yaml", stages="01", force=True)["01_second"] > 0
-    (project / "params" / "toy.yaml").write_text("seed: 5\ndata: {source: embedded}\n")
+    (project / "params" / "toy.yaml").write_text("data: {source: embedded, seed: 5}\n")
     assert all(w > 0 for w in runner.run(project / "params" / "toy.yaml").values())
 
 
 def test_stops_at_the_first_failure_and_says_where(project, capsys):
     nbformat.write(notebook("raise RuntimeError('stage broke here')"), project / "notebooks" / "00_first.ipynb")
-    code = runner.main(["run", str(project / "params" / "toy.yaml")])
+    code = cli(["run", str(project / "params" / "toy.yaml")])
     err = capsys.readouterr().err
     assert code == 1 and "RuntimeError: stage broke here" in err and "raise RuntimeError" in err
     run_dir = project / "runs" / "toy"
@@ -75,12 +76,12 @@ def test_bad_stage_selection_is_refused(project, spec):
 
 def test_bad_params_exit_2(project, capsys):
     (project / "params" / "toy.yaml").write_text("sede: 1\n")
-    assert runner.main(["run", str(project / "params" / "toy.yaml")]) == 2
+    assert cli(["run", str(project / "params" / "toy.yaml")]) == 2
     assert "sede: unknown key" in capsys.readouterr().err
 
 
 def test_missing_notebooks_folder_is_a_clear_error(project, capsys):
-    code = runner.main(["run", str(project / "params" / "toy.yaml"), "--notebooks", str(project / "nowhere")])
+    code = cli(["run", str(project / "params" / "toy.yaml"), "--notebooks", str(project / "nowhere")])
     assert code == 2 and "no notebooks folder there" in capsys.readouterr().err
 
 
@@ -109,6 +110,38 @@ def test_a_rerun_upstream_makes_later_stages_stale(project):
 def test_a_corrupted_manifest_is_named(project, capsys):
     runner.run(project / "params" / "toy.yaml")
     (project / "runs" / "toy" / "manifests" / "00_first.json").write_text('{"status": "o')
-    assert runner.main(["run", str(project / "params" / "toy.yaml")]) == 2
+    assert cli(["run", str(project / "params" / "toy.yaml")]) == 2
     err = capsys.readouterr().err
     assert "00_first.json: stage manifest is not valid JSON" in err and "delete it to rerun" in err
+
+
+@pytest.fixture
+def pipeline(tmp_path):
+    """Trivial notebooks numbered as the real stages, so the stage table's reads and dependencies apply."""
+    (tmp_path / "params").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    for stem in ("00_data", "01_sft", "02_reward_data", "03_reward_models", "04_sample", "05_score", "06_rerank",
+                 "08_figures"):
+        nbformat.write(notebook("x = 1"), tmp_path / "notebooks" / f"{stem}.ipynb")
+    return tmp_path
+
+
+def _rerun(project, text):
+    f = project / "params" / "p.yaml"
+    f.write_text(text)
+    return sorted(k for k, w in runner.run(f).items() if w > 0)
+
+
+@pytest.mark.parametrize("change, reran", [
+    ("sample: {n: 8}", ["04_sample", "05_score", "06_rerank", "08_figures"]),
+    ("sample: {temperature: 0.9}", ["04_sample", "05_score", "06_rerank", "08_figures"]),
+    ("sample: {reward_n: 4}", ["02_reward_data", "03_reward_models", "05_score", "06_rerank", "08_figures"]),
+    ("rerank: {resamples: 10}", ["06_rerank", "08_figures"]),
+    ("reward: {epochs: 1}", ["03_reward_models", "05_score", "06_rerank", "08_figures"]),
+    ("sft: {lr: 0.01}", ["01_sft", "02_reward_data", "03_reward_models", "04_sample", "05_score", "06_rerank",
+                         "08_figures"]),
+])
+def test_a_change_reruns_the_stages_that_read_it_and_those_after_them(pipeline, change, reran):
+    base = "data: {source: embedded}\n"
+    assert len(_rerun(pipeline, base)) == 8
+    assert _rerun(pipeline, base + change + "\n") == reran

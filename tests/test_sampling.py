@@ -10,7 +10,7 @@ import pytest
 
 from e2h.params import ParamsError, SampleParams, load_params
 from e2h.sampling import SamplingConfig, derive_seed, load_sampler, pick_backend, prepare_problems, sample_pool
-from e2h.sampling.base import vllm_available
+from e2h.sampling.backend import vllm_available
 from sampling_contract import *  # noqa: F401,F403  (the shared backend tests run here for hf)
 from sampling_contract import SAMPLING, _params
 
@@ -109,8 +109,8 @@ def test_sample_section_in_params(tmp_path):
 
 
 def test_a_released_policy_is_named_by_hub_id(tmp_path):
-    from e2h.sampling.shards import model_fingerprint
-    from e2h.sampling.stages import policy_path
+    from e2h.provenance import model_fingerprint
+    from e2h.stages.s01_policy import policy_path
 
     (tmp_path / "params").mkdir()
     (tmp_path / "params" / "r.yaml").write_text(

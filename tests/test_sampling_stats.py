@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from e2h.sampling.stats import accuracy_by_level, correctness_summary, pass_at_k, pass_at_k_table, show_samples
+from e2h.rerank.stats import accuracy_by_level, correctness_summary, pass_at_k, pass_at_k_table, show_samples
 
 
 def test_pass_at_k_matches_enumerating_subsets():

@@ -15,7 +15,7 @@ import os
 import pandas as pd
 import pytest
 
-from e2h.sampling.base import vllm_available
+from e2h.sampling.backend import vllm_available
 
 if not vllm_available():
     pytest.skip("vllm is not installed in this venv; build .venv-vllm with scripts/setup_vllm_venv.sh and run "

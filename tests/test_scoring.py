@@ -9,8 +9,8 @@ from transformers import AutoModelForCausalLM
 
 from e2h.format import format_prompt, format_solution, split_steps
 from e2h.models import load_model, make_tiny_model
-from e2h.scoring import META, RewardScorer, score_pool
-from e2h.spans import encode
+from e2h.models.scorer import META, RewardScorer, score_pool
+from e2h.models.spans import encode
 
 SOLUTIONS = [format_solution(["We add one and one.", "So it is $2$."], "2"),
              format_solution(["Divide by two.", "Then x = 3.", "Check it."], "3"),

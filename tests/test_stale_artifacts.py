@@ -7,10 +7,10 @@ then the same params (same run name) with another sampling seed.
 import pytest
 import yaml
 
-from e2h.data import build_splits
+from e2h.stages.s00_data import build_splits
 from e2h.params import load_params
-from e2h.sampling import sample_test_pool
-from e2h.scoring import score_test_pool
+from e2h.stages.s04_pool import sample_test_pool
+from e2h.stages.s05_scores import score_test_pool
 
 from conftest import ROOT
 

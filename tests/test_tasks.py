@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from e2h import tasks
+from e2h import embedded_task as tasks
 from e2h.format import split_steps
 
 

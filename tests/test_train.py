@@ -7,13 +7,13 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForTokenClassification
 
-from e2h import tasks
+from e2h import embedded_task as tasks
 from e2h.format import format_prompt, split_steps
 from e2h.models import load_model, make_tiny_model
 from e2h.params import RewardParams, SFTParams
-from e2h.reward import reward_example
-from e2h.sft import sft_example
-from e2h.train import IGNORE, micro_batches, step_plan, train
+from e2h.training.reward_data import reward_example
+from e2h.training.sft_data import sft_example
+from e2h.training.loop import IGNORE, micro_batches, step_plan, train
 
 RECORDS = tasks.generate(6, split="train", seed=0)
 
@@ -63,7 +63,7 @@ def test_sft_learns_and_saves_a_reloadable_model(tiny, tmp_path):
     model, tok = load_model(tiny, device="cpu")
     rec = train(model, tok, _sft(tok) * 2, _cfg(epochs=2), tmp_path / "sft", kind="lm", desc="SFT")
     assert rec["loss"][-1] < rec["loss"][0] - 0.5
-    assert {"losses.json", "loss_curve.png", "config.json", "model.safetensors"} <= {
+    assert {"losses.json", "config.json", "model.safetensors"} <= {
         p.name for p in (tmp_path / "sft").iterdir()}
     assert json.loads((tmp_path / "sft" / "losses.json").read_text())["loss"] == rec["loss"]
     again = AutoModelForCausalLM.from_pretrained(tmp_path / "sft")
@@ -149,7 +149,7 @@ def test_callback_sees_the_model_and_can_stop_training(tiny, tmp_path):
 
 def _selector_run(tmp_path, task_val: str, sft: str):
     """Params with embedded splits written (``task_val`` counts per level), and a tiny model to select with."""
-    from e2h.data.splits import build_splits
+    from e2h.stages.s00_data import build_splits
     from e2h.params import load_params
 
     (tmp_path / "params").mkdir()
@@ -164,10 +164,10 @@ def _selector_run(tmp_path, task_val: str, sft: str):
 
 
 def test_easy_val_selector_stops_at_the_target(tmp_path):
-    from e2h.sft import EasyValSelector
+    from e2h.stages.s01_policy import easy_val_selector
 
     p, model, tok = _selector_run(tmp_path, "[3, 3, 0, 2, 2]", "{select_target: 0.0, eval_max_new_tokens: 8}")
-    selector = EasyValSelector(p, tok)
+    selector = easy_val_selector(p, tok)
     assert len(selector.problems) == 6  # levels 1-3 only: hard validation problems are never looked at
     assert selector(5, model.eval()) is True  # any accuracy reaches a target of 0
     assert selector.history[0]["step"] == 5 and 0 <= selector.history[0]["easy_val_accuracy"] <= 1
@@ -180,7 +180,7 @@ def test_easy_val_selector_keeps_the_checkpoint_nearer_the_target_when_the_curve
     import torch
 
     import e2h.grading
-    from e2h.sft import EasyValSelector
+    from e2h.stages.s01_policy import easy_val_selector
 
     p, model, tok = _selector_run(tmp_path, "[2, 2, 2, 0, 0]", "{select_target: 0.5, eval_max_new_tokens: 4}")
     verdicts = iter([[1, 1, 0, 0, 0, 0], [1] * 6, [1, 1, 0, 0, 0, 0], [1, 1, 1, 0, 0, 0]])
@@ -188,14 +188,14 @@ def test_easy_val_selector_keeps_the_checkpoint_nearer_the_target_when_the_curve
     weight = next(model.parameters())
     first = weight.detach().clone()
 
-    jumpy = EasyValSelector(p, tok)
+    jumpy = easy_val_selector(p, tok)
     assert jumpy(25, model) is False  # 0.33: below the target, its weights are kept aside
     with torch.no_grad():
         weight.add_(1.0)  # training moves on
     assert jumpy(50, model) is True  # 1.0 overshoots by 0.5, the step-25 checkpoint fell short by 0.17
     assert torch.equal(weight, first) and jumpy.history[-1] == {"step": 25, "easy_val_accuracy": 1 / 3, "kept": True}
 
-    steady = EasyValSelector(p, tok)
+    steady = easy_val_selector(p, tok)
     assert steady(25, model) is False
     with torch.no_grad():
         weight.add_(1.0)

@@ -39,8 +39,8 @@ def _params(tmp_path, data_dir, **sft):
 
 
 def test_sft_from_math_reference_solutions(tmp_path, data_dir):
-    from e2h.data import build_splits, load_split
-    from e2h.sft import sft_records
+    from e2h.stages.s00_data import build_splits, load_split
+    from e2h.stages.s01_policy import sft_records
 
     p = _params(tmp_path, data_dir)
     build_splits(p)
@@ -56,7 +56,7 @@ def test_sft_from_math_reference_solutions(tmp_path, data_dir):
 
 def test_sft_from_prm800k_good_steps(tmp_path, data_dir):
     from e2h.data.prm800k import load_prm800k_train
-    from e2h.sft import sft_records
+    from e2h.stages.s01_policy import sft_records
 
     f = str(data_dir / "openr_prm800k_samples" / "samples_prm800k.jsonl")
     recs = sft_records(_params(tmp_path, data_dir, source="prm800k", source_files=[f]))

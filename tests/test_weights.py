@@ -4,9 +4,10 @@ import pytest
 
 from conftest import ROOT
 from e2h import weights
+from e2h.stages.shipping import export
 from e2h.params import load_params
-from e2h.scoring import RewardScorer
-from e2h.tasks import generate
+from e2h.models.scorer import RewardScorer
+from e2h.embedded_task import generate
 
 SHIPPED = ROOT / "weights" / "default"
 
@@ -36,6 +37,6 @@ def test_export_refuses_a_run_whose_training_stages_have_not_run(tmp_path):
     path = tmp_path / "params" / "x.yaml"
     path.write_text(f"runs_dir: {tmp_path / 'runs'}\ndata: {{source: embedded}}\n")
     (tmp_path / "runs" / "x" / "manifests").mkdir(parents=True)
-    with pytest.raises(FileNotFoundError, match="stage\\(s\\) 00, 01, 02, 03 have not run"):
-        weights.export(path, tmp_path / "weights" / "x")
+    with pytest.raises(FileNotFoundError, match=r"stage\(s\) 00_data, 01_sft, 02_reward_data, 03_reward_models have"):
+        export(path, tmp_path / "weights" / "x")
     assert not (tmp_path / "weights" / "x").exists()

@@ -12,11 +12,9 @@ from __future__ import annotations
 import os
 import random
 from collections import Counter
-from pathlib import Path
 from typing import Iterable
 
 from e2h.data.math import MathRecord, normalize_problem, read_math500, read_math_all
-from e2h.io import read_jsonl, write_json, write_jsonl
 
 EASY_LEVELS = (1, 2, 3)
 HARD_LEVELS = (4, 5)
@@ -116,7 +114,7 @@ def embedded_splits(train: list[int], val: list[int], test: list[int], seed: int
                     width: int = 0) -> dict[str, list[dict]]:
     """The embedded task's splits; each list gives the problems per level 1..5 (disjoint by construction);
     numbers ``width`` digits wide (``tasks.number_text``)."""
-    from e2h import tasks
+    from e2h import embedded_task as tasks
 
     if width and width < len(str(tasks.MAX_VALUE)):
         raise ValueError(f"data.task_width: expected 0 (numbers as is) or at least {len(str(tasks.MAX_VALUE))} "
@@ -151,13 +149,11 @@ def summarize(splits: dict[str, list[dict]]) -> dict:
             "no_answer": {k: sum(r.get("answer") is None for r in v) for k, v in splits.items()}}
 
 
-def build_splits(params) -> dict:
-    """Stage 00: build the splits from ``params.data``, check them, write ``<run_dir>/data/{split}.jsonl``.
+def make_splits(d) -> dict[str, list[dict]]:
+    """The splits a params ``data`` section asks for, checked for test leakage: the embedded task's, or MATH's.
 
-    ``max_train`` / ``max_test`` keep a seeded sample (seed ``data.seed``) for tiny runs. Returns the summary,
-    also written to ``<run_dir>/data/summary.json``.
+    ``max_train`` / ``max_test`` keep a seeded sample (seed ``data.seed``) for tiny runs.
     """
-    d = params.data
     if d.source == "embedded":
         splits = embedded_splits(d.task_train, d.task_val, d.task_test, seed=d.seed, width=d.task_width)
     elif d.source == "math":
@@ -167,19 +163,4 @@ def build_splits(params) -> dict:
     splits["train"] = _cap(splits["train"], d.max_train, d.seed)
     splits["test"] = _cap(splits["test"], d.max_test, d.seed)
     assert_no_test_leak(splits["train"] + splits["val"], splits["test"], "train and validation splits")
-    out = Path(params.run_dir) / "data"
-    for name in SPLITS:
-        write_jsonl(out / f"{name}.jsonl", splits[name])
-    summary = summarize(splits)
-    write_json(out / "summary.json", summary)
-    return summary
-
-
-def load_split(run_dir: str | os.PathLike, name: str) -> list[MathRecord]:
-    """Read back a split written by ``build_splits``."""
-    if name not in SPLITS:
-        raise ValueError(f"split {name!r}: expected one of {', '.join(SPLITS)}")
-    path = Path(run_dir) / "data" / f"{name}.jsonl"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such split; run stage 00 (build_splits) first")
-    return read_jsonl(path)
+    return splits

@@ -4,7 +4,7 @@
                          [--groups …] [--seed S] [--level 0.95] [--out curves.parquet|.csv]
 
 POOL is a pool Parquet file, or OpenAI's PRM800K ``scored-test-samples.jsonl`` (read with
-:func:`e2h.prm800k_scored.read_scored_samples`; reward models ``prm`` and ``orm``). The table is printed (the
+:func:`e2h.data.prm800k_scored.read_scored_samples`; reward models ``prm`` and ``orm``). The table is printed (the
 mean, and the problems+subsets interval, per method and N) and written in full to ``--out`` (default: beside the
 pool, ``<pool stem>.curves.parquet``).
 """
@@ -28,7 +28,7 @@ from e2h.rerank.select import AGGREGATORS
 def load(path: Path, *, equivalence: bool) -> pd.DataFrame:
     """A pool from Parquet, or from OpenAI's scored-samples JSON(L); answer keys are added when missing."""
     if path.suffix in (".jsonl", ".json"):
-        from e2h.prm800k_scored import read_scored_samples
+        from e2h.data.prm800k_scored import read_scored_samples
 
         pool = read_scored_samples(path)
     else:

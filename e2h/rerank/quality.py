@@ -131,3 +131,25 @@ def _aligned(labels_flat: np.ndarray, label_len: np.ndarray, lengths: np.ndarray
     out = np.full(len(owner), -1.0)
     out[match] = labels_flat[(np.cumsum(label_len) - label_len)[owner[match]] + offset[match]]
     return out
+
+
+def step_auroc(labels: list[list], scores: list[list[float]], levels: list | None = None) -> dict:
+    """AUROC of step scores against step labels (1 good, 0 bad, None unlabelled), over all labelled steps and per
+    level: ``{"steps", "positives", "auroc", "auroc_level_<k>"...}``; an AUROC is None when a class is absent."""
+    ys, ps, lv = [], [], []
+    for i, (lab, sc) in enumerate(zip(labels, scores)):
+        for y, s in zip(lab, sc):
+            if y is not None and y >= 0:
+                ys.append(int(y))
+                ps.append(s)
+                lv.append(None if levels is None else levels[i])
+    ys, ps, lv = np.asarray(ys, dtype=bool), np.asarray(ps, dtype=float), np.asarray(lv, dtype=object)
+
+    def value(mask) -> float | None:
+        a = auroc(ps[mask], ys[mask]) if mask.any() else float("nan")
+        return None if np.isnan(a) else a
+
+    out = {"steps": int(len(ys)), "positives": int(ys.sum()), "auroc": value(np.ones(len(ys), dtype=bool))}
+    for level in sorted({x for x in lv if x is not None}):
+        out[f"auroc_level_{level}"] = value(lv == level)
+    return out

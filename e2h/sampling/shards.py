@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from e2h.fingerprint import digest, model_fingerprint
+from e2h.provenance import digest, model_fingerprint
 from e2h.io import read_json, write_json, write_parquet
-from e2h.sampling.base import Sampler, SamplingConfig, load_sampler, pick_backend
+from e2h.sampling.backend import load_sampler, pick_backend
+from e2h.sampling.base import Sampler, SamplingConfig
 
 # The sample pool's contract (guide §3) plus what sampling knows about each sample.
 POOL_COLUMNS = ["problem_id", "level", "split", "sample_idx", "text", "answer", "correct",
@@ -39,7 +40,7 @@ def derive_seed(*parts: int) -> int:
 
 
 def prepare_problems(problems, split: str | None = None) -> pd.DataFrame:
-    """Normalise problems (DataFrame, or records such as ``e2h.data.load_split``'s) to
+    """Normalise problems (DataFrame, or records such as ``e2h.stages.s00_data.load_split``'s) to
     ``problem_id, level, split, problem, gold``.
 
     The id is ``problem_id`` or, for MATH records, ``unique_id``; the gold answer is ``answer`` (None allowed: such

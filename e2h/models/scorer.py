@@ -6,13 +6,13 @@ Two checkpoint formats go through the same interface:
   LMs whose reward at a token is the mean of the logits over the vocabulary. That mean is ``h · mean_v(W_v)`` (+ the
   mean bias), so it is computed as a scalar head built from the LM head's mean row, without the vocabulary-wide
   logits.
-Either way the reward is read at each step's read-out token (``e2h.spans``) and the step probability is its sigmoid.
+Either way the reward is read at each step's read-out token (``e2h.models.spans``) and the step probability is its
+sigmoid.
 A PRM/OPRM gives one score per step; an ORM one score, read at EOS.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Literal
@@ -20,13 +20,13 @@ from typing import Literal
 import torch
 from tqdm.auto import tqdm
 
-from e2h.fingerprint import digest, model_fingerprint
+from e2h.provenance import digest, model_fingerprint
 from e2h.format import format_prompt
-from e2h.models import load_tokenizer, resolve_device, resolve_dtype
-from e2h.spans import encode
+from e2h.models.loading import load_tokenizer, resolve_device, resolve_dtype
+from e2h.models.spans import encode
 
 Format = Literal["auto", "head", "mean_logits"]
-META = "e2h_reward.json"  # written beside our reward models: kind, label layout, training data
+META = "e2h_reward.json"  # written beside our reward models: kind, what it scores, label layout, training data
 
 
 class RewardScorer:
@@ -109,12 +109,19 @@ class RewardScorer:
 
 
 def _kind_of(path: str) -> str:
-    """prm / orm / oprm from our metadata file, else from a released model's name (``...-orm-...``)."""
+    """prm / orm / oprm: what the model scores, from its ``e2h_reward.json``, else from a released model's name
+    (``...-orm-...``)."""
     meta = Path(path) / META
     if meta.is_file():
-        from e2h.reward_train import FULL_SUFFIX
+        from e2h.io import read_json
 
-        return json.loads(meta.read_text())["kind"].removesuffix(FULL_SUFFIX)  # prm_all scores as a prm
+        record = read_json(meta, what="reward model record")
+        # An all-levels reference ("prm_all") scores as its plain kind; a record that says what the model scores
+        # (written since) decides, one written before (the shipped weights) goes by the kind alone.
+        kind = str(record["kind"]).split("_")[0]
+        if "scores" in record:
+            return "orm" if record["scores"] == "outcome" else ("prm" if kind == "orm" else kind)
+        return kind
     name = Path(path).name.lower()
     for kind in ("oprm", "orm", "prm"):
         if f"-{kind}-" in f"-{name}-":
@@ -134,7 +141,7 @@ def score_pool(pool, scorer: RewardScorer, name: str, problems: dict[str, str], 
     """
     import pandas as pd
 
-    from e2h.fingerprint import row_digests
+    from e2h.provenance import row_digests
     from e2h.io import write_parquet
 
     missing = sorted({str(q) for q in pool["problem_id"] if q not in problems})
@@ -160,47 +167,3 @@ def score_pool(pool, scorer: RewardScorer, name: str, problems: dict[str, str], 
     out = pool.copy()
     out[f"scores_{name}"] = [list(map(float, s)) for s in scores]
     return out
-
-
-def reward_model_paths(p) -> dict[str, str]:
-    """Every reward model stage 05 scores with: the run's own (``<run_dir>/rm/<name>``, or ``<weights>/rm/<name>``
-    when the run uses shipped weights) and the released ones."""
-    if p.weights:
-        from e2h.weights import verify
-
-        verify(p.weights)
-    home = Path(p.weights or p.run_dir) / "rm"
-    out = {name: str(home / name) for name in p.score.rms}
-    for name, path in p.score.released.items():
-        if name in out:
-            raise ValueError(f"score.released: {name!r} is also in score.rms; give the released model another name")
-        out[name] = path
-    return out
-
-
-def score_test_pool(p):
-    """Stage 05: add ``scores_<rm>`` for every reward model to stage 04's pool and write
-    ``<run_dir>/pool/scored.parquet``. Shards per model live in ``<run_dir>/pool/scored.shards``."""
-    import gc
-
-    from e2h.data.splits import load_split
-    from e2h.pool import add_answer_keys, read_pool, write_pool
-
-    run = Path(p.run_dir)
-    pool = read_pool(run / "pool" / "samples.parquet")
-    problems = {str(r["unique_id"]): r["problem"] for r in load_split(run, "test")}
-    for name, path in reward_model_paths(p).items():
-        scorer = RewardScorer(path, dtype=p.score.dtype)
-        pool = score_pool(pool, scorer, name, problems, shard_dir=run / "pool" / "scored.shards",
-                          shard_size=p.score.shard_size, batch_size=p.score.batch_size)
-        del scorer
-        gc.collect()  # one 7b model at a time
-    if "answer_key" not in pool.columns:  # equivalent answers vote together in stage 06: decide it once, here
-        pool = add_answer_keys(pool)
-    if p.data.source == "embedded":
-        # For the step AUROC of stage 06 only: no model is trained on, or selected by, test-set labels.
-        from e2h.tasks import step_labels
-
-        pool["step_labels"] = [step_labels(problems[str(r.problem_id)], r.text) for r in pool.itertuples()]
-    write_pool(pool, run / "pool" / "scored.parquet")
-    return pool

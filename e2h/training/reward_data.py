@@ -15,15 +15,40 @@ An ORM's labelled solution labels every step with the final-answer verdict; an O
 
 from __future__ import annotations
 
+import hashlib
 import random
 from typing import Iterable, Literal
 
+from e2h.data.splits import EASY_LEVELS, HARD_LEVELS
 from e2h.format import format_prompt, split_steps
-from e2h.spans import encode
-from e2h.train import IGNORE
+from e2h.models.spans import encode
+from e2h.training.loop import IGNORE
 
 Layout = Literal["every_token", "separator"]
 LAYOUTS = ("every_token", "separator")
+KINDS = ("prm", "orm", "oprm")
+# A kind with this suffix (``prm_all``, ...) is the full-supervision reference: the same model trained on labelled
+# problems of every level. The plain kinds only ever see levels 1-3 (and PRM800K problems that are not in MATH).
+FULL_SUFFIX = "_all"
+
+
+def kind_levels(kind: str) -> tuple[str, tuple]:
+    """(base kind, levels of its training problems); ``None`` stands for problems outside MATH's levels."""
+    base = kind.removesuffix(FULL_SUFFIX)
+    if base not in KINDS:
+        raise ValueError(f"reward kind {kind!r}: expected one of {KINDS}, optionally with the suffix {FULL_SUFFIX!r}")
+    return base, ((*EASY_LEVELS, *HARD_LEVELS, None) if kind.endswith(FULL_SUFFIX) else (*EASY_LEVELS, None))
+
+
+def needs_hard_problems(kinds: Iterable[str]) -> bool:
+    """Whether any of the kinds is an all-levels reference, whose data includes hard training problems."""
+    return any(kind.endswith(FULL_SUFFIX) for kind in kinds)
+
+
+def is_heldout(problem_key: str, fraction: float, seed: int) -> bool:
+    """A seeded, order-free choice of held-out problems: a hash of the key against the fraction."""
+    h = int(hashlib.sha256(f"{seed}/{problem_key}".encode()).hexdigest()[:8], 16)
+    return h / 0xFFFFFFFF < fraction
 
 
 def reward_example(tokenizer, record: dict, *, layout: Layout, max_length: int | None = None) -> dict | None:

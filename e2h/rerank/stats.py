@@ -102,42 +102,6 @@ def correctness_summary(pool: pd.DataFrame) -> pd.DataFrame:
                 "with_answer", "mean_tokens"]]
 
 
-def plot_level_accuracy(table: pd.DataFrame, title: str, ax=None):
-    """Bar chart of ``accuracy_by_level``'s table with its bootstrap intervals."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.8))
-    sns.barplot(data=table, x="group", y="accuracy", color=sns.color_palette()[0], ax=ax)
-    x = np.arange(len(table))
-    ax.errorbar(x, table["accuracy"], yerr=[table["accuracy"] - table["ci_low"], table["ci_high"] - table["accuracy"]],
-                fmt="none", ecolor="black", capsize=3)
-    for xi, (n, top) in enumerate(zip(table["problems"], table["ci_high"])):
-        ax.annotate(f"N={n}", (xi, top), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
-    ax.set(title=f"{title}\n(error bars: {CI_METHOD})", xlabel="problems", ylabel="accuracy of one sample",
-           ylim=(0, min(1.0, max(0.05, float(np.nanmax(table["ci_high"])) * 1.2))))
-    ax.tick_params(axis="x", rotation=20)
-    return ax
-
-
-def plot_pass_at_k(table: pd.DataFrame, title: str, groups=("all", "easy (1-3)", "hard (4-5)"), ax=None):
-    """pass@k against k (log scale) for the given groups of ``pass_at_k_table``, with bootstrap bands."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4.2))
-    sub = table[table["group"].isin(groups)]
-    sns.lineplot(data=sub, x="k", y="pass_at_k", hue="group", marker="o", ax=ax)
-    for (group, rows), color in zip(sub.groupby("group", sort=False), sns.color_palette()):
-        ax.fill_between(rows["k"], rows["ci_low"], rows["ci_high"], alpha=0.2, color=color)
-    sizes = ", ".join(f"{g}: N={n}" for g, n in sub.groupby("group", sort=False)["problems"].first().items())
-    ax.set_xscale("log", base=2)
-    ax.set(title=f"{title}\nproblems: {sizes}\nbands: {CI_METHOD}", xlabel="k (samples)", ylabel="pass@k", ylim=(0, 1))
-    return ax
-
-
 def show_samples(pool: pd.DataFrame, count: int = 3, seed: int = 0) -> str:
     """A few samples as the model saw and wrote them (prompt, then completion), with answer and verdict."""
     rows = pool.sample(n=min(count, len(pool)), random_state=seed)

@@ -110,8 +110,8 @@ def train(model, tokenizer, examples: list[dict], cfg, out_dir: str | Path, *, k
     """Train ``model`` on ``examples`` (dicts of ``input_ids`` and ``labels``) and save it to ``out_dir``.
 
     ``cfg`` is a ``TrainParams`` (lr, epochs, batch_size, micro_batch_size, schedule, seed, ...). The folder gets
-    the model and tokenizer in HF format, ``losses.json``, ``loss_curve.png`` and ``extra_json`` (file name ->
-    object); it appears only when complete.
+    the model and tokenizer in HF format, ``losses.json`` and ``extra_json`` (file name -> object); it appears only
+    when complete (``e2h.plots.save_loss_curve`` draws the record).
     ``callback(step, model)`` runs every ``callback_every`` optimizer steps with the unwrapped model in eval mode;
     it returns True to stop training there (checkpoint selection on validation data).
     Returns the training record (losses per step, tokens/s, and ``stopped_at`` when a callback stopped it).
@@ -177,7 +177,7 @@ def train(model, tokenizer, examples: list[dict], cfg, out_dir: str | Path, *, k
     record["seconds"] = time.perf_counter() - t0
     record["tokens_per_s"] = float(acc.reduce(torch.tensor(tokens, device=acc.device), reduction="sum")) / max(
         record["seconds"], 1e-9)
-    save_model(acc, model, tokenizer, out_dir, record, desc, extra_json or {})
+    save_model(acc, model, tokenizer, out_dir, record, extra_json or {})
     return record
 
 
@@ -192,11 +192,9 @@ def make_accelerator(cfg):
     return Accelerator(mixed_precision=mp)
 
 
-def save_model(acc, model, tokenizer, out_dir: str | Path, record: dict, desc: str,
-               extra_json: dict[str, dict]) -> Path:
+def save_model(acc, model, tokenizer, out_dir: str | Path, record: dict, extra_json: dict[str, dict]) -> Path:
     """Gather the full weights (FSDP shards them), merge LoRA, and write an HF folder atomically (main process)."""
     from e2h.io import atomic_dir, check_replaceable, write_json
-    from e2h.losscurve import save_loss_curve
 
     out = Path(out_dir)
     if acc.is_main_process:
@@ -212,7 +210,6 @@ def save_model(acc, model, tokenizer, out_dir: str | Path, record: dict, desc: s
             unwrapped.config.use_cache = True
             unwrapped.save_pretrained(partial, state_dict=state, safe_serialization=True)
             tokenizer.save_pretrained(partial)
-            save_loss_curve(record, partial / "loss_curve.png", title=desc)
             for name, obj in extra_json.items():
                 write_json(partial / name, obj)
             write_json(partial / LOSSES, record)

@@ -1,0 +1,102 @@
+"""Where every artifact of a run lives: the one module that knows the run folder's layout.
+
+    runs/<name>/
+      data/{train,val,test}.jsonl           00  the splits
+      base/                                 01  the tiny base model (model.base: tiny), pretrained or random
+      sft/                                  01  the policy (HF folder, losses.json, loss_curve.png)
+      sft_eval/<split>_greedy.parquet       01  greedy samples of the policy on a split
+      reward_data/samples.parquet           02  policy samples on training problems (ORM data, checker-labelled PRM)
+      rm/<kind>/                            03  reward models (HF folder with e2h_reward.json)
+      pool/samples.parquet                  04  N samples per test problem (+ samples.shards/, samples.json)
+      pool/scored.parquet                   05  the pool with every reward model's step scores (+ scored.shards/)
+      rerank/<table>.parquet                06  curves, differences, auroc, slips
+      figures/                              each stage's own figures (stage 08 writes here unless told otherwise)
+      notebooks/, manifests/, .lock         the runner: executed notebooks, one manifest per stage, the run lock
+    runs/<name>-seeds/                      python -m e2h seeds: each seed's params file, the pooled tables
+
+A stage module asks this module for a path and never joins one itself, so the layout can be read (and changed)
+in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class RunLayout:
+    """The paths of one run folder (``params.run_dir``)."""
+
+    def __init__(self, run_dir: str | os.PathLike):
+        self.root = Path(run_dir)
+
+    def split(self, name: str) -> Path:
+        return self.root / "data" / f"{name}.jsonl"
+
+    @property
+    def splits_summary(self) -> Path:
+        return self.root / "data" / "summary.json"
+
+    @property
+    def base(self) -> Path:
+        return self.root / "base"
+
+    @property
+    def policy(self) -> Path:
+        return self.root / "sft"
+
+    def greedy_eval(self, split: str) -> Path:
+        return self.root / "sft_eval" / f"{split}_greedy.parquet"
+
+    @property
+    def reward_samples(self) -> Path:
+        return self.root / "reward_data" / "samples.parquet"
+
+    @property
+    def reward_models(self) -> Path:
+        return self.root / "rm"
+
+    def reward_model(self, kind: str) -> Path:
+        return self.reward_models / kind
+
+    @property
+    def pool(self) -> Path:
+        return self.root / "pool" / "samples.parquet"
+
+    @property
+    def scored_pool(self) -> Path:
+        return self.root / "pool" / "scored.parquet"
+
+    @property
+    def score_shards(self) -> Path:
+        return self.root / "pool" / "scored.shards"
+
+    def rerank_table(self, name: str) -> Path:
+        return self.root / "rerank" / f"{name}.parquet"
+
+    @property
+    def figures(self) -> Path:
+        return self.root / "figures"
+
+    def figure(self, name: str) -> Path:
+        return self.figures / f"{name}.png"
+
+    def manifest(self, stage_stem: str) -> Path:
+        return self.root / "manifests" / f"{stage_stem}.json"
+
+    @property
+    def manifests(self) -> Path:
+        return self.root / "manifests"
+
+    def executed_notebook(self, notebook_name: str) -> Path:
+        return self.root / "notebooks" / notebook_name
+
+
+def layout(p) -> RunLayout:
+    """The layout of a params object's run folder."""
+    return RunLayout(p.run_dir)
+
+
+def seeds_folder(runs_dir: str | os.PathLike, name: str) -> Path:
+    """Where ``python -m e2h seeds`` writes the seed params files and the pooled tables of run ``name``."""
+    return Path(runs_dir) / f"{name}-seeds"

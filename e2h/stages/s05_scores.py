@@ -1,0 +1,65 @@
+"""Stage 05: every reward model's step scores on the test pool, computed once (``notebooks/05_score``).
+
+Each reward model's scores are kept per step (``scores_<rm>``, a list per row) so that stage 06 computes any
+aggregator without scoring again; equivalent answers get one ``answer_key`` here so they vote together.
+"""
+
+from __future__ import annotations
+
+import gc
+
+import pandas as pd
+
+from e2h.models.scorer import RewardScorer, score_pool
+from e2h.pool import add_answer_keys, read_pool, write_pool
+from e2h.stages.layout import layout
+from e2h.stages.s00_data import load_split
+
+
+def reward_model_paths(p) -> dict[str, str]:
+    """Every reward model stage 05 scores with: the run's own (``rm/<name>``, or the shipped weights' when the run
+    uses them) and the released ones (``score.released``)."""
+    if p.weights:
+        from e2h.weights import shipped_model, verify
+
+        verify(p.weights)
+        out = {name: str(shipped_model(p.weights, f"rm/{name}")) for name in p.score.rms}
+    else:
+        out = {name: str(layout(p).reward_model(name)) for name in p.score.rms}
+    for name, path in p.score.released.items():
+        if name in out:
+            raise ValueError(f"score.released: {name!r} is also in score.rms; give the released model another name")
+        out[name] = path
+    return out
+
+
+def score_test_pool(p) -> pd.DataFrame:
+    """Add ``scores_<rm>`` for every reward model to stage 04's pool and write the run's ``pool/scored.parquet``;
+    score shards per model live in ``pool/scored.shards/`` (resumable, keyed by model and rows)."""
+    where = layout(p)
+    pool = read_pool(where.pool)
+    problems = {str(r["unique_id"]): r["problem"] for r in load_split(p, "test")}
+    for name, path in reward_model_paths(p).items():
+        scorer = RewardScorer(path, dtype=p.score.dtype)
+        pool = score_pool(pool, scorer, name, problems, shard_dir=where.score_shards,
+                          shard_size=p.score.shard_size, batch_size=p.score.batch_size)
+        del scorer
+        gc.collect()  # one 7b model at a time
+    if "answer_key" not in pool.columns:  # equivalent answers vote together in stage 06: decide it once, here
+        pool = add_answer_keys(pool)
+    if p.data.source == "embedded":
+        # For the step AUROC of stage 06 only: no model is trained on, or selected by, test-set labels.
+        from e2h.embedded_task import step_labels
+
+        pool["step_labels"] = [step_labels(problems[str(r.problem_id)], r.text) for r in pool.itertuples()]
+    write_pool(pool, where.scored_pool)
+    return pool
+
+
+def min_step_scores(pool: pd.DataFrame) -> pd.DataFrame:
+    """Long table of each sample's minimum step score per reward model, beside its verdict: ``rm, min step score,
+    answer`` (correct / wrong)."""
+    rms = [c.removeprefix("scores_") for c in pool.columns if c.startswith("scores_")]
+    verdict = pool["correct"].map({True: "correct", False: "wrong"})
+    return pd.concat([pd.DataFrame({"rm": rm, "min step score": pool[f"scores_{rm}"].map(min), "answer": verdict})
+                      for rm in rms], ignore_index=True)
