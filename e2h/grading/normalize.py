@@ -18,7 +18,6 @@ from fractions import Fraction
 from functools import lru_cache
 
 from e2h.grading.structure import MAX_DEPTH, Atom, Matrix, Seq, nesting, parse, render
-from e2h.latex import last_boxed
 
 # ---------------------------------------------------------------------------------------------------------------
 # String-level cleanup: delimiters, spacing, \left/\right, \text{}, units, degrees, percent.
@@ -30,9 +29,11 @@ _UNICODE = {"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u03c0": "\\pi ", "\u2
 _UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
 # Control characters mean nothing in an answer; they become spaces so that _KEEP and _LIST below stay private.
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_KEEP, _LIST = "\x00", "\x01"  # a space that stays; a comma that separates answers
+# A space that stays; a comma that separates answers; a row break "\\", hidden while commands are rewritten so
+# that its second backslash never starts one ("\\left" is a break and the word "left").
+_KEEP, _LIST, _ROW = "\x00", "\x01", "\x02"
 # Commands that only change spacing or style; their removal changes no value.
-_DROP_RE = re.compile(r"(?<!\\)\\(?:displaystyle|textstyle|limits|left\.|right\.|!|,|;|:| |quad|qquad)|~|\\\$|\$|\\%|%")
+_DROP_RE = re.compile(r"\\(?:displaystyle|textstyle|limits|left\.|right\.|!|,|;|:| |quad|qquad)|~|\\\$|\$|\\%|%")
 _SIZED_DELIM_RE = re.compile(r"\\(?:left|right|[bB]igg?[lr]?)(?![a-zA-Z])")
 _RENAME = [(re.compile(r"\\[dtc]frac(?![a-zA-Z])"), r"\\frac"), (re.compile(r"\\[dt]binom(?![a-zA-Z])"), r"\\binom"),
            (re.compile(r"\\lbrace(?![a-zA-Z])"), r"\\{"), (re.compile(r"\\rbrace(?![a-zA-Z])"), r"\\}"),
@@ -41,6 +42,7 @@ _RENAME = [(re.compile(r"\\[dtc]frac(?![a-zA-Z])"), r"\\frac"), (re.compile(r"\\
            (re.compile(r"\\neq(?![a-zA-Z])"), r"\\ne"), (re.compile(r"\\times(?![a-zA-Z])"), r"\\cdot"),
            (re.compile(r"\\varnothing(?![a-zA-Z])"), r"\\emptyset"), (re.compile(r"\\varpi(?![a-zA-Z])"), r"\\pi"),
            (re.compile(r"(?<=\{)[bBvV]?matrix(?=\})"), "pmatrix")]
+_BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _TEXTLIKE_RE = re.compile(r"\\(?:text(?:bf|it|rm|normal|up|sf|tt)?|mbox|hbox|mathrm|mathbf|mathit|mathsf|mathtt"
                           r"|operatorname\*?)\s*\{")
 # A degree mark: ^\circ, ^{\circ}, \degree, or a bare \circ right after a number (elsewhere \circ is composition).
@@ -75,10 +77,10 @@ _DIGIT_RUN_RE = re.compile(r"\d+(?: \d+)+")
 _THOUSANDS_SPACED_RE = re.compile(r"\d{1,3}(?: \d{3})+")
 _SPACE_KEEP_RE = re.compile(r"(\\[a-zA-Z]+) (?=[a-zA-Z])")
 _PREFIX_RE = re.compile(r"([a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?(?:=|\\in(?![a-zA-Z]))(?!=)")
-_SCRIPT_RE = re.compile(r"([\^_])([0-9a-zA-Z])")
+_SCRIPT_RE = re.compile(r"([\^_]) ?([0-9a-zA-Z])")
 _COMMAND_RE = re.compile(r"\\[a-zA-Z]+|\\.", re.DOTALL)
 _WORD_RE = re.compile(r"[a-zA-Z]{3,}")
-_BRACE_RE = re.compile(r"(?<!\\)[{}]")
+_BRACE_RE = re.compile(r"\\.|[{}]", re.DOTALL)  # a backslash takes the next character: \{ is no brace, \\{ is
 _FIXED_COMMANDS = ("\\frac", "\\sqrt", "\\binom")
 
 
@@ -88,7 +90,7 @@ def _brace_partners(s: str) -> dict[int, int]:
     for m in _BRACE_RE.finditer(s):
         if m.group() == "{":
             stack.append(m.start())
-        elif stack:
+        elif m.group() == "}" and stack:
             partners[stack.pop()] = m.start()
     return partners
 
@@ -135,6 +137,21 @@ def _resolve_text(s: str) -> str:
         else:
             out.append(" ")
             open_groups.append(close)
+
+
+def _drop_boxes(s: str) -> str:
+    """``\\boxed{x}`` -> ``x`` wherever it stands (a box is decoration), in one pass."""
+    if _BOX_RE.search(s) is None:
+        return s
+    partners = _brace_partners(s)
+    cuts = sorted(cut for m in _BOX_RE.finditer(s) if m.end() - 1 in partners
+                  for cut in ((m.start(), m.end()), (partners[m.end() - 1], partners[m.end() - 1] + 1)))
+    out, pos = [], 0
+    for a, b in cuts:
+        out.append(s[pos:a])
+        pos = b
+    out.append(s[pos:])
+    return " ".join(out)
 
 
 def _unwrap_braces(s: str) -> str:
@@ -201,6 +218,14 @@ def _fix_args(s: str, command: str, nargs: int) -> str:
     return "".join(out)
 
 
+def _strip_trailing_units(s: str) -> str:
+    """``12 cm``, ``5 square units``, ``1 cm units`` -> the number. Each unit is looked for in the last few
+    characters only, so that a long answer costs a short search per unit."""
+    while (m := _TRAILING_UNIT_RE.search(s, max(0, len(s) - 64))) is not None:
+        s = s[:m.start()]
+    return s
+
+
 def _lower_outside_commands(s: str) -> str:
     if not any(c.isupper() for c in s):
         return s
@@ -232,28 +257,23 @@ def _remove_spaces(s: str) -> str:
 
 def _clean(s: str) -> str:
     """String-level cleanup of a whole answer, before its structure is read."""
-    s = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], _CONTROL_RE.sub(" ", s))
+    s = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], _CONTROL_RE.sub(" ", s)).replace("\\\\", _ROW)
     s = s.strip().strip("$").strip()
     for open_, close in (("\\(", "\\)"), ("\\[", "\\]")):
         if s.startswith(open_) and s.endswith(close):
             s = s[2:-2].strip()
-    if s.startswith(("\\boxed{", "\\fbox{")):
-        inner = last_boxed(s)
-        if inner is not None and _brace_partners(s).get(s.index("{")) == len(s) - 1:
-            s = inner
     s = _THOUSANDS_MARKED_RE.sub(r"\1", s)
     s = _DROP_RE.sub(" ", s)
     s = _SIZED_DELIM_RE.sub("", s)
     for pattern, repl in _RENAME:
         s = pattern.sub(repl, s)
-    s = _degrees(s)
+    s = _drop_boxes(_degrees(s))
     s = re.sub(r"\s+", " ", _resolve_text(re.sub(r"\s+", " ", s))).strip()  # single spaces: "\s*" on long runs
-    s = _TRAILING_UNIT_RE.sub("", s)
+    s = _strip_trailing_units(_unwrap_braces(s))  # {12 cm} has a trailing unit too
     s = _CONNECTIVE_RE.sub(", ", s)
     s = _fix_args(_fix_args(_fix_args(s, "\\frac", 2), "\\sqrt", 1), "\\binom", 2)
-    s = _unwrap_braces(_remove_spaces(s))
-    s = s.rstrip(".").rstrip("\\").strip()
-    s = _strip_prefix(_SCRIPT_RE.sub(r"\1{\2}", s))
+    s = _unwrap_braces(_remove_spaces(_SCRIPT_RE.sub(r"\1{\2}", s)))
+    s = _strip_prefix(_trim_end(s.replace(_ROW, "\\\\")))
     if _THOUSANDS_WHOLE_RE.fullmatch(s):  # 1,000 is a number; "1, 000" (marked _LIST) would be two answers
         s = s.replace(",", "")
     return s.replace(_LIST, "")
@@ -306,11 +326,25 @@ def _render_fraction(sign: int, num: int, den: int) -> str:
     return ("-" if sign < 0 else "") + "\\frac{%d}{%d}" % (num, den)
 
 
-def _canonical_atom(s: str, strip_prefix: bool = True) -> str:
-    if strip_prefix:
-        s = _strip_prefix(s)
-    if s.startswith("+") and s.lstrip("+") and not s.lstrip("+").startswith("-"):  # "+5" is 5
-        s = _unwrap_braces(s.lstrip("+"))
+def _trim_end(s: str) -> str:
+    """Without a final period or stray backslash (in any order): sentence punctuation, not part of the value."""
+    return s.rstrip(".\\").strip()
+
+
+def _drop_plus(s: str) -> str:
+    """``+5`` is 5 (but ``+-5`` stays as written)."""
+    if s.startswith("+") and s.lstrip("+") and not s.lstrip("+").startswith("-"):
+        return s.lstrip("+")
+    return s
+
+
+def _reduce(s: str, strip_prefix: bool) -> str:
+    """A leaf without what only surrounds its value: a final period (``(5.)``), a plus sign, a ``name =``."""
+    s = _drop_plus(_trim_end(s))
+    return _drop_plus(_strip_prefix(s)) if strip_prefix else s
+
+
+def _canonical_atom(s: str) -> str:
     m = _CHOICE_RE.fullmatch(s)
     if m:  # multiple choice "(C)" == "C"
         s = m.group(1)
@@ -343,16 +377,21 @@ def _one_name(items) -> bool:
 def _canonical(node, several: bool = True, strip_prefix: bool = True):
     """Canonical leaves; where several answers may stand (top level, lists, sets), ``a \\pm b`` is two answers."""
     if isinstance(node, Atom):
-        if several and len(_PM_RE.findall(node.text)) == 1:
-            options = [_canonical(parse(_PM_RE.sub(sign, node.text)), False) for sign in ("+", "-")]
+        text = _reduce(node.text, strip_prefix)
+        if text != node.text:  # what is left may have a shape of its own: x = (1, 2), +{5}
+            return _canonical(parse(text), several, strip_prefix)
+        if several and len(_PM_RE.findall(text)) == 1:
+            options = [_canonical(parse(_PM_RE.sub(sign, text)), False) for sign in ("+", "-")]
             return Seq("list", "", "", tuple(options))
-        return Atom(_canonical_atom(node.text, strip_prefix))
+        return Atom(_canonical_atom(text))
     if isinstance(node, Seq):
         several = node.kind in ("list", "set")
         strip = not several or _one_name(node.items)
         items = [_canonical(x, several, strip) for x in node.items]
         if several:
             items = [y for x in items for y in (x.items if isinstance(x, Seq) and x.kind == "list" else (x,))]
+        if node.kind == "set":  # as parse reads sets: without empty elements (one may be left by "\{x.\}")
+            items = [x for x in items if x != Atom("")]
         return Seq(node.kind, node.open, node.close, tuple(items))
     if isinstance(node, Matrix):
         return Matrix(tuple(tuple(_canonical(x, False) for x in row) for row in node.rows))

@@ -120,6 +120,8 @@ class _Scan:
     def node(self, lo: int, hi: int, group: int):
         """The shape of [lo, hi), whose top level is directly inside ``group``."""
         lo, hi = self._trim(lo, hi)
+        if hi - lo >= 2 and self.s[lo] == "{" and self.closer.get(lo) == (hi - 1, "}"):
+            return self.node(lo + 1, hi - 1, lo)  # braces around a whole element group nothing: {5}, ({1})
         matrix = self._matrix(lo, hi, group)
         if matrix is not None:
             return matrix
