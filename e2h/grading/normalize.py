@@ -47,7 +47,7 @@ _TEXTLIKE_RE = re.compile(r"\\(?:text(?:bf|it|rm|normal|up|sf|tt)?|mbox|hbox|mat
                           r"|operatorname\*?)\s*\{")
 # A degree mark: ^\circ, ^{\circ}, \degree, or a bare \circ right after a number (elsewhere \circ is composition).
 _DEGREES_RE = re.compile(r"\^\s*(?:\{\s*\\circ\s*\}|\\circ(?![a-zA-Z]))|\\(?:text)?degree(?![a-zA-Z])"
-                         r"|(?<=\d)\s*\\circ(?![a-zA-Z])")
+                         r"|(?<=\d)(?:\s*\\circ(?![a-zA-Z]))+")
 _TRIG_RE = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z])")
 
 _UNIT_WORDS = ("units?", "square units?", "sq units?", "cubic units?", "degrees?", "deg", "cm", "mm", "km", "m",
@@ -73,7 +73,7 @@ _CONNECTIVE_RE = re.compile(r"\s+(?:or|and)\s+|,\s*(?:or|and)\s+", re.IGNORECASE
 # Thousands separators that say so: 1{,}000 and 10,\!080 (MATH's spelling), spaces around them allowed.
 _THOUSANDS_MARKED_RE = re.compile(r"(\d)\s*(?:\{,\}|,\s*\\!)\s*(?=\d{3}(?!\d))")
 _THOUSANDS_WHOLE_RE = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
-_DIGIT_RUN_RE = re.compile(r"\d+(?: \d+)+")
+_DIGIT_RUN_RE = re.compile(r"(?<!\d)\d++(?: \d++)+")  # starts at a run's first digit, never backtracks: linear
 _THOUSANDS_SPACED_RE = re.compile(r"\d{1,3}(?: \d{3})+")
 _SPACE_KEEP_RE = re.compile(r"(\\[a-zA-Z]+) (?=[a-zA-Z])")
 _PREFIX_RE = re.compile(r"([a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?(?:=|\\in(?![a-zA-Z]))(?!=)")

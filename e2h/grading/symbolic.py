@@ -27,7 +27,7 @@ def _exact(e):
 
 # Normalization keeps a degree mark only next to a trig function (\cos 15^{\circ}); latex2sympy would drop it
 # and take 15 radians, so the angle is converted here.
-_DEGREE_ANGLE_RE = re.compile(r"(\d+(?:\.\d+)?)\^\{\\circ\}")
+_DEGREE_ANGLE_RE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\^\{\\circ\}")
 
 
 def to_sympy(text: str):
