@@ -39,10 +39,12 @@ over 32 deep are compared as plain strings). Rule 6 runs in a child process. ``t
 work the pair may cost, in seconds of that child's CPU time; a child that spends it without an answer is killed:
 a timeout, counted, and cached as False for that budget (a larger ``timeout`` tries again). Waiting for a child
 (to start and import sympy, or to become free) is not the pair's time: it comes out of a separate allowance
-(``bounded.LOAD_ALLOWANCE``, 60 s), after which the call answers False *without a verdict*, counted and never
-cached (``grade_many`` retries such pairs when its children are free). So a call returns within ``timeout`` plus a
-small constant when a child is ready and has a core, and within ``timeout + LOAD_ALLOWANCE`` plus that constant whatever happens,
-in any thread, kernel or worker process, and a pool graded under load gets the verdicts it gets alone.
+(``bounded.LOAD_ALLOWANCE``, 60 s); a child starved of CPU by other load gets ``bounded.STARVE_GRACE`` (2 s) of
+wall time beyond its budget. Past either, the call answers False *without a verdict*, counted and never cached
+(``grade_many`` retries such pairs when its children are free). So a call returns within ``timeout +
+STARVE_GRACE`` plus a small constant once it has a ready child, and within ``timeout + LOAD_ALLOWANCE`` plus that
+constant whatever happens, in any thread, kernel or worker process; and load can withhold a verdict but never
+change one, so a pool graded under load gets the verdicts it gets alone.
 See ``docs/grading.md`` for the design and for how the verdicts differ from math-verify's.
 """
 

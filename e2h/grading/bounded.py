@@ -9,14 +9,16 @@ line-based JSON protocol works the same in a script, a thread, a Jupyter kernel 
 
 What a call's ``timeout`` buys (:class:`Budget`): that many seconds of work by a ready child on this call's
 questions, measured in the child's CPU time where the system reports it (Linux), so a loaded machine shrinks
-no budget. Waiting for a child (to start and import sympy, or to become free) and a child starved of CPU by other
-load are not the question's fault: they come out of a separate wall-clock allowance, :data:`LOAD_ALLOWANCE`. So:
+no budget. Waiting for a child (to start and import sympy, or to become free) is not the question's fault: it comes
+out of a separate wall-clock allowance, :data:`LOAD_ALLOWANCE`. So:
 
 - a child that works ``timeout`` seconds on a question without an answer is killed and replaced: a **timeout**,
   a real verdict (False for this budget);
-- a call that gets no ready child within the allowance, or whose child is still short of its budget when the
-  allowance is spent, gives up: **no verdict** (False, which callers must not cache);
-- every call returns within ``timeout + LOAD_ALLOWANCE`` plus process-kill slack, whatever happens.
+- a call that gets no ready child within the allowance, or whose child falls more than :data:`STARVE_GRACE`
+  seconds of wall time behind its budget (starved of CPU by other load), gives up: **no verdict** (False, which
+  callers must not cache);
+- so a call returns within ``timeout + STARVE_GRACE`` plus process-kill slack once it has a ready child, and
+  within ``timeout + LOAD_ALLOWANCE`` plus that slack whatever happens.
 
 Children exit at interpreter exit (atexit) or when their parent disappears.
 """
@@ -39,6 +41,7 @@ from e2h.grading.audit import bump
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 CHILD_COMMAND = [sys.executable, "-m", "e2h.grading._child"]
 LOAD_ALLOWANCE = 60.0  # seconds a call may spend, beyond its timeout, on a busy machine: a generous start-up
+STARVE_GRACE = 2.0  # wall seconds a working child may fall behind its CPU budget before the call gives up on it
 _CLOCK_TICK = 0.02  # the CPU clock of /proc advances in 10 ms ticks; re-read it no more often than this
 try:
     _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
@@ -300,6 +303,8 @@ def _ready_child(pool: ChildPool, budget: Budget) -> _Child | None:
 
 def symbolic_equal(gold: str, pred: str, budget: Budget) -> bool:
     """``symbolic.equivalent(gold, pred)`` run in a child on ``budget``; False when it cannot finish (see Budget)."""
+    if budget.unreached:  # the call gave up on an earlier question: its verdict is no verdict anyway
+        return False
     if budget.work_left <= 0:  # spent by an earlier question of this call: do not start (and kill) a child
         budget.timed_out = True
         bump("timeouts")
@@ -311,8 +316,9 @@ def symbolic_equal(gold: str, pred: str, budget: Budget) -> bool:
         bump("timeouts_waiting")
         return False
     bump("symbolic_calls")
+    deadline = min(budget.deadline, time.monotonic() + budget.work_left + STARVE_GRACE)
     try:
-        verdict, used = child.ask(gold, pred, budget.work_left, budget.deadline)
+        verdict, used = child.ask(gold, pred, budget.work_left, deadline)
     except (EOFError, OSError, ValueError, RuntimeError):  # crashed (segfault, OOM kill) or garbled reply
         bump("child_crashes")
         pool.release(child, healthy=False)

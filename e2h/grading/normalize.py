@@ -110,11 +110,11 @@ def _resolve_text(s: str) -> str:
         start = m.start() if m else len(s)
         if open_groups and open_groups[-1] < start:  # the innermost kept group closes first
             close = open_groups.pop()
-            seen = seen or not s[pos:close].isspace() and pos < close
+            seen = seen or (pos < close and not s[pos:close].isspace())
             out += [s[pos:close], " "]
             pos = close + 1
             continue
-        seen = seen or not s[pos:start].isspace() and pos < start
+        seen = seen or (pos < start and not s[pos:start].isspace())
         out.append(s[pos:start])
         if m is None:
             return "".join(out)

@@ -60,22 +60,19 @@ class _Scan:
         envs = 0  # open \begin{...}: a matrix inside a matrix nests too, without a bracket
         for m in _TOKEN_RE.finditer(s):
             tok, i = m.group(), m.start()
-            if tok in _OPEN or tok == "\\begin":
-                if tok == "\\begin":
-                    envs += 1
-                else:
-                    stack.append(i)
-                self.depth = max(self.depth, len(stack) + envs)
-                if self.depth > MAX_DEPTH:
-                    return
-            elif tok == "\\end":
-                envs = max(0, envs - 1)
+            if tok in _OPEN:
+                stack.append(i)
             elif tok in _CLOSE:
                 if not stack:
                     return
                 self.closer[stack.pop()] = (i, tok)
             elif tok in _SEPARATORS:
                 self.seps.setdefault((stack[-1] if stack else -1, tok), []).append(i)
+            elif tok in ("\\begin", "\\end"):
+                envs = max(0, envs + (1 if tok == "\\begin" else -1))
+            self.depth = max(self.depth, len(stack) + envs)
+            if self.depth > MAX_DEPTH:
+                return
         self.balanced = not stack
 
     def _cuts(self, group: int, sep: str, lo: int, hi: int) -> list[int]:
