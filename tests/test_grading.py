@@ -2,9 +2,12 @@
 
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from e2h.grading import (clear_cache, extract_answer, grade, grade_many, grading_stats, normalize_answer,
                          reset_grading_stats)
@@ -155,9 +158,6 @@ def test_random_token_soup_never_raises():
 # Properties over generated answers (hypothesis): normalization never raises, is idempotent, and the in-process
 # rules never raise on any pair of its outputs.
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
 PROPERTY = settings(max_examples=250, deadline=None, database=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
@@ -195,7 +195,7 @@ _answers = st.one_of(
     _separated.map(", ".join), _separated.map(",".join), _separated.map(" \\text{ or } ".join),
     _separated.map(lambda xs: "(" + ", ".join(xs) + ")"), _separated.map(lambda xs: "[" + ",".join(xs) + ")"),
     _separated.map(lambda xs: "\\{" + ", ".join(xs) + "\\}"),
-    _separated.map(lambda xs: " \\cup ".join(f"({x}, {y})" for x, y in zip(xs, xs[1:]))),
+    _separated.map(lambda xs: " \\cup ".join(f"({x}, {y})" for x, y in pairwise(xs))),
     _separated.map(lambda xs: "\\begin{pmatrix} " + " \\\\ ".join(xs) + " \\end{pmatrix}"),
     st.tuples(st.sampled_from(["x = ", "y=", "k \\in ", "x_1 = ", "a = "]), _expressions).map("".join),
     st.tuples(_expressions, st.sampled_from(["\\text{ cm}", " cm", "\\text{ units}", " square units", "\\text{ ways}",

@@ -14,11 +14,11 @@ out of a separate wall-clock allowance, :data:`LOAD_ALLOWANCE`. So:
 
 - a child that works ``timeout`` seconds on a question without an answer is killed and replaced: a **timeout**,
   a real verdict (False for this budget);
-- a call that gets no ready child within the allowance, or whose child falls more than :data:`STARVE_GRACE`
-  seconds of wall time behind its budget (starved of CPU by other load), gives up: **no verdict** (False, which
-  callers must not cache);
+- a call that gets no ready child within the allowance, or whose questions take :data:`STARVE_GRACE` seconds of
+  wall time more than its budget without using it up (a child starved of CPU by other load), gives up: **no
+  verdict** (False, which callers must not cache);
 - so a call returns within ``timeout + STARVE_GRACE`` plus process-kill slack once it has a ready child, and
-  within ``timeout + LOAD_ALLOWANCE`` plus that slack whatever happens.
+  within ``LOAD_ALLOWANCE`` more whatever happens.
 
 Children exit at interpreter exit (atexit) or when their parent disappears.
 """
@@ -41,7 +41,7 @@ from e2h.grading.audit import bump
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 CHILD_COMMAND = [sys.executable, "-m", "e2h.grading._child"]
 LOAD_ALLOWANCE = 60.0  # seconds a call may spend, beyond its timeout, on a busy machine: a generous start-up
-STARVE_GRACE = 2.0  # wall seconds a working child may fall behind its CPU budget before the call gives up on it
+STARVE_GRACE = 2.0  # wall seconds a call's questions may take beyond the budget (round trips, a starved child)
 _CLOCK_TICK = 0.02  # the CPU clock of /proc advances in 10 ms ticks; re-read it no more often than this
 try:
     _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
@@ -265,8 +265,9 @@ atexit.register(shutdown)
 
 
 class Budget:
-    """The time of one call: ``timeout`` seconds of sympy work by ready children, shared by the call's questions,
-    and a wall-clock deadline ``timeout + LOAD_ALLOWANCE`` after its start for everything, waiting included.
+    """The time of one call: ``timeout`` seconds of sympy work (a ready child's CPU time) shared by the call's
+    questions; ``timeout + STARVE_GRACE`` seconds of wall time spent on them (round trips included, so that many
+    small questions, or a starved child, cannot stretch the call); and ``LOAD_ALLOWANCE`` more for waiting.
 
     After the call, ``timed_out`` says a question used up the budget (the verdict holds for this budget only) and
     ``unreached`` that a question got no answer for want of a child or of CPU (no verdict: never cache it).
@@ -275,7 +276,8 @@ class Budget:
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self.work_left = timeout
-        self.deadline = time.monotonic() + timeout + LOAD_ALLOWANCE
+        self.wall_left = timeout + STARVE_GRACE
+        self.deadline = time.monotonic() + self.wall_left + LOAD_ALLOWANCE
         self.timed_out = False
         self.unreached = False
 
@@ -285,8 +287,8 @@ class Budget:
 
 
 def _ready_child(pool: ChildPool, budget: Budget) -> _Child | None:
-    """A free child that has imported sympy, waiting no longer than leaves the question its whole budget."""
-    wait_until = budget.deadline - budget.work_left
+    """A free child that has imported sympy, waiting no longer than leaves the question its wall time."""
+    wait_until = budget.deadline - budget.wall_left
     child = pool.acquire(wait_until)
     if child is None:
         return None
@@ -309,6 +311,10 @@ def symbolic_equal(gold: str, pred: str, budget: Budget) -> bool:
         budget.timed_out = True
         bump("timeouts")
         return False
+    if budget.wall_left <= 0:  # the earlier questions' round trips took the wall time: the machine is starved
+        budget.unreached = True
+        bump("timeouts_starved")
+        return False
     pool = get_pool()
     child = _ready_child(pool, budget)
     if child is None:
@@ -316,9 +322,9 @@ def symbolic_equal(gold: str, pred: str, budget: Budget) -> bool:
         bump("timeouts_waiting")
         return False
     bump("symbolic_calls")
-    deadline = min(budget.deadline, time.monotonic() + budget.work_left + STARVE_GRACE)
+    start = time.monotonic()
     try:
-        verdict, used = child.ask(gold, pred, budget.work_left, deadline)
+        verdict, used = child.ask(gold, pred, budget.work_left, min(budget.deadline, start + budget.wall_left))
     except (EOFError, OSError, ValueError, RuntimeError):  # crashed (segfault, OOM kill) or garbled reply
         bump("child_crashes")
         pool.release(child, healthy=False)
@@ -327,6 +333,7 @@ def symbolic_equal(gold: str, pred: str, budget: Budget) -> bool:
         pool.release(child, healthy=False)
         raise
     budget.work_left -= used
+    budget.wall_left -= time.monotonic() - start
     if verdict is None:
         pool.release(child, healthy=False)
         if budget.work_left <= 0:

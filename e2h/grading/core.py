@@ -87,8 +87,8 @@ def grade(pred: str | None, gold: str, *, timeout: float = 5.0) -> bool:
 
     ``timeout`` is the sympy work the pair may cost (seconds of a ready child's CPU time); waiting for a child to
     start or become free is not counted, but is capped (``bounded.LOAD_ALLOWANCE``), so a call returns within
-    ``timeout + LOAD_ALLOWANCE`` plus a small constant whatever the input, and within ``timeout +
-    bounded.STARVE_GRACE`` plus that constant once a child is ready. Safe to call from several threads at once.
+    ``timeout + bounded.STARVE_GRACE`` plus a small constant once a child is ready, whatever the input and the
+    load, and within ``LOAD_ALLOWANCE`` more in any case. Safe to call from several threads at once.
     """
     timeout = _check_timeout(timeout)
     key = _key(pred, gold)

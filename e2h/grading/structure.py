@@ -105,7 +105,7 @@ class _Scan:
         head = _MATRIX_HEAD_RE.match(self.s, lo, hi)
         if head is None:
             return None
-        end = "\\end{%s}" % head.group(1)
+        end = f"\\end{{{head.group(1)}}}"
         if hi - len(end) < head.end() or not self.s.endswith(end, lo, hi):
             return None
         rows = [r for r in self._pieces(head.end(), hi - len(end), group, "\\\\") if r[0] < r[1]]
