@@ -196,7 +196,7 @@ EQUAL_WHATEVER_THE_LOAD = [  # (gold, pred, verdict): each needs sympy, and well
 # Four spellings of each prediction, so that concurrent calls also share normalized pairs (as a pool's samples do).
 SPELLINGS = [lambda p: p, lambda p: f"${p}$", lambda p: f" {p} ", lambda p: f"\\boxed{{{p}}}"]
 LOAD_PAIRS = [(g, spell(p), v) for g, p, v in EQUAL_WHATEVER_THE_LOAD for spell in SPELLINGS]
-NO_VERDICT = ("timeouts", "timeouts_waiting", "timeouts_starved", "unreached")
+UNDECIDED = ("timeouts", "timeouts_waiting", "timeouts_starved", "unreached")  # these pairs must be decided
 
 
 def _from_scratch():
@@ -218,7 +218,7 @@ def test_a_fresh_process_waits_for_its_child_and_does_not_cache_a_guess(timeout)
                          check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[:2] == ["True", "True"], out.stdout
-    assert not any(name in out.stdout for name in NO_VERDICT), out.stdout
+    assert not any(name in out.stdout for name in UNDECIDED), out.stdout
 
 
 def _grade_from_threads(threads: int) -> tuple[list[bool], dict]:
@@ -234,7 +234,7 @@ def test_verdicts_from_eight_threads_equal_verdicts_from_one():
     alone, alone_stats = _grade_from_threads(1)
     assert crowded == expected and alone == expected
     for stats in (crowded_stats, alone_stats):
-        assert not any(stats.get(name) for name in NO_VERDICT), stats
+        assert not any(stats.get(name) for name in UNDECIDED), stats
 
 
 def test_grade_many_verdicts_do_not_depend_on_workers():
@@ -245,7 +245,7 @@ def test_grade_many_verdicts_do_not_depend_on_workers():
         results.append((grade_many(preds, golds, workers=workers, timeout=1.0, progress=False), grading_stats()))
     for verdicts, stats in results:
         assert verdicts == list(expected)
-        assert not any(stats.get(name) for name in NO_VERDICT), stats
+        assert not any(stats.get(name) for name in UNDECIDED), stats
 
 
 def test_a_slow_pair_is_a_real_timeout_cached_for_its_budget_only():
