@@ -2,9 +2,12 @@
 
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from e2h.grading import (clear_cache, extract_answer, grade, grade_many, grading_stats, normalize_answer,
                          reset_grading_stats)
@@ -149,3 +152,81 @@ def test_random_token_soup_never_raises():
         normal = normalize_answer(text)
         assert isinstance(normal, str)
         assert grade_normalized(normal, normalize_answer(text + "1"), lambda g, p: False) in (True, False)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Properties over generated answers (hypothesis): normalization never raises, is idempotent, and the in-process
+# rules never raise on any pair of its outputs.
+
+PROPERTY = settings(max_examples=250, deadline=None, database=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+_ints = st.integers(-3000, 3000).map(str)
+_digits = st.integers(1, 99)
+_numbers = st.one_of(
+    _ints, st.integers(0, 99_999).map(lambda n: f"{n / 100:g}"),  # decimals
+    st.tuples(st.integers(1000, 9_999_999), st.sampled_from([",", "{,}", ",\\!", "\\,", " ", ", "])).map(
+        lambda t: f"{t[0]:,}".replace(",", t[1])),  # thousands separators, and the spaced comma that is none
+    st.tuples(_ints, _digits).map(lambda t: f"\\frac{{{t[0]}}}{{{t[1]}}}"),
+    st.tuples(_ints, _digits).map(lambda t: f"{t[0]}/{t[1]}"),
+    st.tuples(st.integers(1, 9), st.integers(1, 9)).map(lambda t: f"\\dfrac{t[0]}{t[1]}"),
+    st.tuples(st.integers(1, 9), st.integers(1, 9), st.integers(2, 9)).map(
+        lambda t: f"{t[0]}\\frac{{{t[1]}}}{{{t[2]}}}"),  # mixed numbers
+    _digits.map(lambda n: f"\\sqrt{{{n}}}"), st.integers(2, 9).map(lambda n: f"\\sqrt{n}"),
+    _digits.map(lambda n: f"{n}\\sqrt{{2}}"))
+_symbols = st.sampled_from(["x", "y", "n", "\\pi", "\\infty", "e", "i", "\\theta", "A", "Monday", "\\text{odd}"])
+_leaf = st.one_of(_numbers, _symbols)
+
+
+def _compound(inner):
+    ops = st.sampled_from(["+", "-", "\\cdot", " ", "^", "\\pm", "=", " \\le ", "\\times", "/"])
+    return st.one_of(
+        st.tuples(inner, ops, inner).map("".join),
+        inner.map(lambda e: f"({e})"), inner.map(lambda e: f"\\left({e}\\right)"),
+        inner.map(lambda e: f"{{{e}}}"), inner.map(lambda e: f"\\sqrt{{{e}}}"),
+        st.tuples(inner, inner).map(lambda t: f"\\frac{{{t[0]}}}{{{t[1]}}}"),
+        inner.map(lambda e: f"{e}^\\circ"), inner.map(lambda e: f"\\cos {e}^\\circ"), inner.map(lambda e: f"{e}\\%"))
+
+
+_expressions = st.recursive(_leaf, _compound, max_leaves=6)
+_separated = st.lists(_expressions, min_size=2, max_size=4)
+_answers = st.one_of(
+    _expressions,
+    _separated.map(", ".join), _separated.map(",".join), _separated.map(" \\text{ or } ".join),
+    _separated.map(lambda xs: "(" + ", ".join(xs) + ")"), _separated.map(lambda xs: "[" + ",".join(xs) + ")"),
+    _separated.map(lambda xs: "\\{" + ", ".join(xs) + "\\}"),
+    _separated.map(lambda xs: " \\cup ".join(f"({x}, {y})" for x, y in pairwise(xs))),
+    _separated.map(lambda xs: "\\begin{pmatrix} " + " \\\\ ".join(xs) + " \\end{pmatrix}"),
+    st.tuples(st.sampled_from(["x = ", "y=", "k \\in ", "x_1 = ", "a = "]), _expressions).map("".join),
+    st.tuples(_expressions, st.sampled_from(["\\text{ cm}", " cm", "\\text{ units}", " square units", "\\text{ ways}",
+                                              ".", "\\text{ million}", "^\\circ", "\\%"])).map("".join),
+    _expressions.map(lambda e: f"${e}$"), _expressions.map(lambda e: f"\\boxed{{{e}}}"),
+    _expressions.map(lambda e: f"\\text{{{e}}}"))
+
+
+@PROPERTY
+@given(st.text(max_size=300))
+def test_normalization_of_any_text_never_raises_and_is_idempotent(text):
+    once = normalize_answer(text)
+    assert normalize_answer(once) == once
+    assert extract_answer(text) is None or isinstance(extract_answer(text), str)
+
+
+@PROPERTY
+@given(_answers)
+def test_normalization_of_generated_answers_is_idempotent(answer):
+    once = normalize_answer(answer)
+    assert normalize_answer(once) == once, (answer, once, normalize_answer(once))
+
+
+@PROPERTY
+@given(st.lists(st.sampled_from(FUZZ_TOKENS + ["\\sqrt{", "\\text{ ", "\\begin{pmatrix}", "3 4", "x=2x", "1, 256"]),
+                min_size=1, max_size=60).map("".join), _answers)
+def test_junk_never_raises_in_normalization_extraction_or_the_in_process_rules(junk, answer):
+    from e2h.grading.compare import grade_normalized
+
+    for text in (junk, junk + answer, answer + junk):
+        normal = normalize_answer(text)
+        assert isinstance(normal, str)
+        assert isinstance(extract_answer(f"Steps.\n\n# Answer\n\n{text}"), (str, type(None)))
+        assert grade_normalized(normal, normalize_answer(answer), lambda g, p: False) in (True, False)

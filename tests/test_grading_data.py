@@ -47,6 +47,15 @@ def test_every_math_answer_grades_equal_to_its_normal_form(math_answers):
     assert all(verdicts), [a for a, v in zip(answers, verdicts) if not v][:10]
 
 
+def test_math_lists_of_numbers_stay_several_answers(math_answers):
+    """train/intermediate_algebra/1463 boxes "81, 256" (the two solutions): not the number 81256."""
+    lists = [a.strip() for a in math_answers.values() if re.fullmatch(r"\s*-?\d+(?:,\s+-?\d+)+\s*", a)]
+    assert "81, 256" in lists
+    parts = [[p.strip() for p in a.split(",")] for a in lists]
+    assert all(grade_many([", ".join(reversed(p)) for p in parts], lists, progress=False))
+    assert not any(grade_many(["".join(p) for p in parts], lists, progress=False))
+
+
 def test_math500_boxed_answer_matches_answer_field(math500):
     boxed = [last_boxed(r["solution"]) for r in math500]
     assert sum(grade_many(boxed, [r["answer"] for r in math500], progress=False)) == 500
@@ -62,7 +71,8 @@ REWRITES = {
     "dfrac": lambda a: a.replace("\\frac", "\\dfrac"),
     "dollars": lambda a: f"${a}$",
     "boxed": lambda a: f"\\boxed{{{a}}}",
-    "spaces": lambda a: re.sub(r",\s*", " ,  ", a).replace("+", " + "),
+    # Spaces around the commas between answers, not inside a number: "58, 500" is two answers, not 58500.
+    "spaces": lambda a: re.sub(r",(?!\d{3}(?!\d)|\\!)\s*", " ,  ", a).replace("+", " + "),
     "left-right": lambda a: f"\\left({a[1:-1]}\\right)" if a.startswith("(") and a.endswith(")") else a,
     "period": lambda a: a + ".",
 }

@@ -1,8 +1,9 @@
 """The grader's child process: reads one JSON request per line on stdin, answers one JSON line on stdout.
 
-Started by :mod:`e2h.grading.bounded` as ``python -m e2h.grading._child``. The parent enforces the deadline by
-killing this process; here we only cap memory (a runaway power raises MemoryError instead of swapping the host),
-ignore Ctrl-C (the parent decides), and exit when the parent is gone.
+Started by :mod:`e2h.grading.bounded` as ``python -m e2h.grading._child``; it says it is ready only once sympy is
+imported and warmed up. The parent enforces the time budget by killing this process; here we only cap memory (a
+runaway power raises MemoryError instead of swapping the host), ignore Ctrl-C (the parent decides), and exit when
+the parent is gone.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ def main() -> None:
     _exit_with_parent(parent)
     from e2h.grading.symbolic import equivalent  # the slow import (sympy, antlr) happens here, once per child
 
+    # The first comparison also builds the parser and sympy's caches (0.1 s alone, seconds on a loaded machine):
+    # start-up, which must not be charged to the first question's budget.
+    equivalent("2\\sqrt{2}", "\\sqrt{8}")
+    equivalent("x+y=5", "5=y+x")
     proto.write(b'{"ready": true}\n')
     proto.flush()
     for line in sys.stdin.buffer:

@@ -1,4 +1,4 @@
-"""A hard time limit on the sympy step: persistent child processes, each killed when its call's deadline passes.
+"""A hard time limit on the sympy step: persistent child processes, each killed when its question runs out of time.
 
 Why child processes: sympy can run for hours or eat all memory on a short input (``9^{9^{9^9}}``), and nothing
 inside one Python process can stop it. SIGALRM (math-verify's approach) works only in the main thread of the main
@@ -7,9 +7,20 @@ interpreter, so it fails in thread pools, and turning it off lets calls hang. Wh
 context is shared state that other libraries configure too; a plain ``python -m e2h.grading._child`` with a
 line-based JSON protocol works the same in a script, a thread, a Jupyter kernel or a pool worker.
 
-Each call checks a child out of a small lazy pool, writes one request and waits (``select``) until its deadline;
-a late child is killed and replaced at once (the replacement imports sympy while the caller moves on), and the
-call answers False. Children exit at interpreter exit (atexit) or when their parent disappears.
+What a call's ``timeout`` buys (:class:`Budget`): that many seconds of work by a ready child on this call's
+questions, measured in the child's CPU time where the system reports it (Linux), so a loaded machine shrinks
+no budget. Waiting for a child (to start and import sympy, or to become free) is not the question's fault: it comes
+out of a separate wall-clock allowance, :data:`LOAD_ALLOWANCE`. So:
+
+- a child that works ``timeout`` seconds on a question without an answer is killed and replaced: a **timeout**,
+  a real verdict (False for this budget);
+- a call that gets no ready child within the allowance, or whose questions take :data:`STARVE_GRACE` seconds of
+  wall time more than its budget without using it up (a child starved of CPU by other load), gives up: **no
+  verdict** (False, which callers must not cache);
+- so a call returns within ``timeout + STARVE_GRACE`` plus process-kill slack once it has a ready child, and
+  within ``LOAD_ALLOWANCE`` more whatever happens.
+
+Children exit at interpreter exit (atexit) or when their parent disappears.
 """
 
 from __future__ import annotations
@@ -29,11 +40,40 @@ from e2h.grading.audit import bump
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 CHILD_COMMAND = [sys.executable, "-m", "e2h.grading._child"]
-_local = threading.local()  # per thread: did the last verdict fail for want of a started child (not cacheable)?
+LOAD_ALLOWANCE = 60.0  # seconds a call may spend, beyond its timeout, on a busy machine: a generous start-up
+STARVE_GRACE = 2.0  # wall seconds a call's questions may take beyond the budget (round trips, a starved child)
+_CLOCK_TICK = 0.02  # the CPU clock of /proc advances in 10 ms ticks; re-read it no more often than this
+try:
+    _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+except (AttributeError, ValueError, OSError):
+    _TICKS_PER_SECOND = 100
 
 
 class ChildStartError(RuntimeError):
     """The child process exited before it was ready: a broken installation, not a hard input."""
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) of process ``pid`` from /proc, or None where the system does not report it."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()  # the command name, in parentheses, may hold spaces
+        return (int(fields[11]) + int(fields[12])) / _TICKS_PER_SECOND
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class _WorkClock:
+    """Seconds a child has worked since this clock started: its CPU time if readable, else wall time."""
+
+    def __init__(self, pid: int) -> None:
+        self._pid = pid
+        self._cpu0 = _cpu_seconds(pid)
+        self._wall0 = time.monotonic()
+
+    def used(self) -> float:
+        cpu = _cpu_seconds(self._pid) if self._cpu0 is not None else None
+        return time.monotonic() - self._wall0 if cpu is None else cpu - self._cpu0
 
 
 class _Child:
@@ -65,7 +105,7 @@ class _Child:
         return line
 
     def wait_ready(self, deadline: float) -> bool:
-        """True once the child has imported sympy; False if still starting at ``deadline``."""
+        """True once the child has imported sympy and warmed up; False if still starting at ``deadline``."""
         if not self._ready:
             try:
                 line = self._readline(deadline)
@@ -81,14 +121,23 @@ class _Child:
             self._ready = True
         return True
 
-    def ask(self, gold: str, pred: str, deadline: float) -> bool | None:
-        """The ready child's verdict, or None when the deadline passed first (the child must then be killed)."""
+    def ask(self, gold: str, pred: str, budget: float, deadline: float) -> tuple[bool | None, float]:
+        """``(verdict, seconds worked)`` from the ready child; verdict None when it worked ``budget`` seconds, or
+        the wall clock reached ``deadline``, without answering (the child must then be killed)."""
         self._next_id += 1
         self.proc.stdin.write(json.dumps({"id": self._next_id, "g": gold, "p": pred}).encode() + b"\n")
         self.proc.stdin.flush()
-        line = self._readline(deadline)
-        if line is None:
-            return None
+        clock = _WorkClock(self.proc.pid)
+        while True:
+            used, now = clock.used(), time.monotonic()
+            if used >= budget or now >= deadline:
+                return None, used
+            # The child cannot work faster than the wall clock runs, so it cannot use up its budget before then.
+            line = self._readline(min(now + budget - used + _CLOCK_TICK, deadline))
+            if line is not None:
+                return self._verdict(line), clock.used()
+
+    def _verdict(self, line: bytes) -> bool:
         reply = json.loads(line)
         if reply.get("id") != self._next_id:
             raise RuntimeError(f"grader child answered request {reply.get('id')}, expected {self._next_id}")
@@ -162,7 +211,7 @@ class ChildPool:
             self._cond.notify()
 
     def warm(self, n: int, limit: float = 120.0) -> None:
-        """Start up to ``n`` children and wait until they have imported sympy, so later deadlines time sympy only."""
+        """Start up to ``n`` children and wait until they have imported sympy, so that they start together."""
         deadline = time.monotonic() + limit
         children = []
         for _ in range(min(n, self.size)):
@@ -215,40 +264,67 @@ def shutdown() -> None:
 atexit.register(shutdown)
 
 
-def take_uncacheable() -> bool:
-    """Whether this thread's last ``symbolic_equal`` gave up for want of a ready child (then reset the flag).
+class Budget:
+    """The time of one call: ``timeout`` seconds of sympy work (a ready child's CPU time) shared by the call's
+    questions; ``timeout + STARVE_GRACE`` seconds of wall time spent on them (round trips included, so that many
+    small questions, or a starved child, cannot stretch the call); and ``LOAD_ALLOWANCE`` more for waiting.
 
-    Such a False says nothing about the answer (the machine was busy starting processes), so callers do not cache it;
-    a False from a child that was working on the question when time ran out is a real verdict and is cached.
+    After the call, ``timed_out`` says a question used up the budget (the verdict holds for this budget only) and
+    ``unreached`` that a question got no answer for want of a child or of CPU (no verdict: never cache it).
     """
-    flag, _local.uncacheable = getattr(_local, "uncacheable", False), False
-    return flag
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.work_left = timeout
+        self.wall_left = timeout + STARVE_GRACE
+        self.deadline = time.monotonic() + self.wall_left + LOAD_ALLOWANCE
+        self.timed_out = False
+        self.unreached = False
+
+    def symbolic(self, gold: str, pred: str) -> bool:
+        """The sympy callback of :func:`e2h.grading.compare.grade_normalized`, on this budget."""
+        return symbolic_equal(gold, pred, self)
 
 
-def symbolic_equal(gold: str, pred: str, deadline: float) -> bool:
-    """``symbolic.equivalent(gold, pred)`` run in a child, False when it cannot finish by ``deadline``."""
-    if time.monotonic() >= deadline:  # out of time already: do not spend (and then kill) a healthy child
-        bump("timeouts")
-        return False
-    pool = get_pool()
-    child = pool.acquire(deadline)
+def _ready_child(pool: ChildPool, budget: Budget) -> _Child | None:
+    """A free child that has imported sympy, waiting no longer than leaves the question its wall time."""
+    wait_until = budget.deadline - budget.wall_left
+    child = pool.acquire(wait_until)
     if child is None:
-        bump("timeouts_waiting")
-        _local.uncacheable = True
-        return False
+        return None
     try:
-        ready = child.wait_ready(deadline)
+        ready = child.wait_ready(wait_until)
     except BaseException:
         pool.release(child, healthy=False, replace=False)
         raise
-    if not ready:  # still importing sympy: keep it (it is not stuck), but this verdict is no verdict
+    if not ready:  # still importing sympy: keep it (it is not stuck) for the next caller
         pool.release(child, healthy=True)
+        return None
+    return child
+
+
+def symbolic_equal(gold: str, pred: str, budget: Budget) -> bool:
+    """``symbolic.equivalent(gold, pred)`` run in a child on ``budget``; False when it cannot finish (see Budget)."""
+    if budget.unreached:  # the call gave up on an earlier question: its verdict is no verdict anyway
+        return False
+    if budget.work_left <= 0:  # spent by an earlier question of this call: do not start (and kill) a child
+        budget.timed_out = True
+        bump("timeouts")
+        return False
+    if budget.wall_left <= 0:  # the earlier questions' round trips took the wall time: the machine is starved
+        budget.unreached = True
+        bump("timeouts_starved")
+        return False
+    pool = get_pool()
+    child = _ready_child(pool, budget)
+    if child is None:
+        budget.unreached = True
         bump("timeouts_waiting")
-        _local.uncacheable = True
         return False
     bump("symbolic_calls")
+    start = time.monotonic()
     try:
-        verdict = child.ask(gold, pred, deadline)
+        verdict, used = child.ask(gold, pred, budget.work_left, min(budget.deadline, start + budget.wall_left))
     except (EOFError, OSError, ValueError, RuntimeError):  # crashed (segfault, OOM kill) or garbled reply
         bump("child_crashes")
         pool.release(child, healthy=False)
@@ -256,9 +332,16 @@ def symbolic_equal(gold: str, pred: str, deadline: float) -> bool:
     except BaseException:  # interrupted mid-call: the child's state is unknown
         pool.release(child, healthy=False)
         raise
+    budget.work_left -= used
+    budget.wall_left -= time.monotonic() - start
     if verdict is None:
-        bump("timeouts")
         pool.release(child, healthy=False)
+        if budget.work_left <= 0:
+            budget.timed_out = True
+            bump("timeouts")
+        else:  # the wall clock ran out first: other load starved the child, the question is not at fault
+            budget.unreached = True
+            bump("timeouts_starved")
         return False
     pool.release(child, healthy=True)
     return verdict

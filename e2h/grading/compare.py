@@ -21,6 +21,8 @@ _COMMAND_RE = re.compile(r"\\[a-zA-Z]+")
 # Inputs sympy would spend minutes or gigabytes on (PRM800K refuses similar ones): a power inside an exponent,
 # six-digit exponents, factorials of four-digit numbers or of groups, thousand-digit literals.
 _HAZARD_RE = re.compile(r"\^\{[^{}]*\^|\^\{?\(?[-+]?\d{6}|\d{4,}!|[})]!|!!|\d{1000}")
+# Digits a space apart ("3 4", kept so by normalization) are no number; latex2sympy would read them as 3 + 4.
+_JUXTAPOSED_DIGITS_RE = re.compile(r"\d \d")
 _MAX_SYMBOLIC_CHARS = 600
 _MAX_UNORDERED_LEFTOVERS = 64
 
@@ -86,6 +88,9 @@ def atoms_equal(g: str, p: str, symbolic: Symbolic) -> bool:
         return False
     if "\\infty" in g or "\\infty" in p or len(_letters(g) | _letters(p)) > 2:
         bump("fast_verdicts")  # words and many-variable answers are compared as strings only (as PRM800K does)
+        return False
+    if _JUXTAPOSED_DIGITS_RE.search(g) or _JUXTAPOSED_DIGITS_RE.search(p):
+        bump("fast_verdicts")
         return False
     if len(g) + len(p) > _MAX_SYMBOLIC_CHARS or _HAZARD_RE.search(g) or _HAZARD_RE.search(p):
         bump("guarded")

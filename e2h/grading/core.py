@@ -2,15 +2,18 @@
 
 A pool of 1024 samples per problem repeats its answers, so ``grade_many`` first reduces the pool to distinct
 (normalized gold, normalized pred) pairs, decides the ones that need no sympy in-process, and sends the rest to
-the child processes on all cores. Every verdict, timeouts included (as False), is cached for the process; only a
-False given because no child was ready in time (a busy machine, not a hard answer) is not cached.
+the child processes on all cores.
+
+What is cached, for the life of the process: every verdict reached; a timeout (a ready child worked the whole
+budget on the pair) as "False for this budget or less", so that a later call with a larger ``timeout`` tries
+again; never a False given for want of a ready child or of CPU (no verdict at all: see :mod:`e2h.grading.bounded`).
+``grade_many`` retries such pairs once its own work is done and the children are free.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Iterable, Sequence
 
@@ -22,27 +25,45 @@ from e2h.grading.compare import grade_normalized
 from e2h.grading.normalize import normalize_answer
 
 _MAX_CACHE = 4_000_000
-_cache: dict[tuple[str, str], bool] = {}
+_cache: dict[tuple[str, str], bool] = {}  # verdicts reached
+_timeouts: dict[tuple[str, str], float] = {}  # pairs sympy could not decide within this many seconds
 _cache_lock = threading.Lock()
 
 
-def _remember(key: tuple[str, str], verdict: bool) -> None:
-    with _cache_lock:
-        if len(_cache) >= _MAX_CACHE:
-            _cache.clear()
-        _cache[key] = verdict
-
-
 def clear_cache() -> None:
-    """Forget every cached verdict (normalization stays memoized)."""
+    """Forget every cached verdict and timeout (normalization stays memoized)."""
     with _cache_lock:
         _cache.clear()
+        _timeouts.clear()
     normalize_answer.cache_clear()
 
 
+def _lookup(key: tuple[str, str], timeout: float) -> bool | None:
+    """The cached verdict for ``key`` under this ``timeout``, or None when it must be decided."""
+    verdict = _cache.get(key)
+    if verdict is None and _timeouts.get(key, -1.0) >= timeout:
+        return False
+    return verdict
+
+
+def _settle(key: tuple[str, str], verdict: bool, budget: bounded.Budget | None) -> None:
+    """Cache what was decided: a verdict, or a timeout for its budget; nothing for a verdict not reached."""
+    if budget is not None and not verdict and budget.unreached:
+        bump("unreached")
+        return
+    with _cache_lock:
+        if len(_cache) + len(_timeouts) >= _MAX_CACHE:
+            _cache.clear()
+            _timeouts.clear()
+        if budget is not None and not verdict and budget.timed_out:
+            _timeouts[key] = max(budget.timeout, _timeouts.get(key, 0.0))
+        else:  # a True is proven whatever else ran out of time
+            _cache[key] = verdict
+
+
 def _check_timeout(timeout: float) -> float:
-    if not isinstance(timeout, (int, float)) or timeout != timeout or timeout < 0:
-        raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout!r}")
+    if not isinstance(timeout, (int, float)) or timeout != timeout or timeout < 0 or timeout == float("inf"):
+        raise ValueError(f"timeout must be a finite non-negative number of seconds, got {timeout!r}")
     return float(timeout)
 
 
@@ -56,24 +77,29 @@ def _key(pred: str | None, gold: str) -> tuple[str, str] | None:
     return normalize_answer(gold), normalize_answer(pred)
 
 
+def _decide(key: tuple[str, str], timeout: float) -> tuple[bool, bounded.Budget]:
+    budget = bounded.Budget(timeout)
+    return grade_normalized(key[0], key[1], budget.symbolic), budget
+
+
 def grade(pred: str | None, gold: str, *, timeout: float = 5.0) -> bool:
     """True when ``pred`` is a correct answer for ``gold`` (see the package docstring for the rules).
 
-    Returns within about ``timeout`` seconds whatever the input (the sympy step runs in a child process that is
-    killed at the deadline; a timeout counts as wrong). Safe to call from several threads at once.
+    ``timeout`` is the sympy work the pair may cost (seconds of a ready child's CPU time); waiting for a child to
+    start or become free is not counted, but is capped (``bounded.LOAD_ALLOWANCE``), so a call returns within
+    ``timeout + bounded.STARVE_GRACE`` plus a small constant once a child is ready, whatever the input and the
+    load, and within ``LOAD_ALLOWANCE`` more in any case. Safe to call from several threads at once.
     """
-    deadline = time.monotonic() + _check_timeout(timeout)
+    timeout = _check_timeout(timeout)
     key = _key(pred, gold)
     if key is None or not key[1]:
         return False
-    verdict = _cache.get(key)
+    verdict = _lookup(key, timeout)
     if verdict is not None:
         bump("cache_hits")
         return verdict
-    bounded.take_uncacheable()
-    verdict = grade_normalized(key[0], key[1], lambda g, p: bounded.symbolic_equal(g, p, deadline))
-    if not bounded.take_uncacheable():
-        _remember(key, verdict)
+    verdict, budget = _decide(key, timeout)
+    _settle(key, verdict, budget)
     return verdict
 
 
@@ -89,9 +115,9 @@ def grade_many(preds: Sequence[str | None] | Iterable[str | None], golds: Sequen
                workers: int | None = None, timeout: float = 5.0, progress: bool = True) -> list[bool]:
     """``[grade(p, g) for p, g in zip(preds, golds)]``, on all cores, each distinct pair decided once.
 
-    ``workers`` child processes (default: the CPU count) run the sympy step in parallel; ``timeout`` bounds each
-    distinct pair (the children are started, and their sympy import awaited, before any deadline runs). Shows a tqdm
-    bar over the distinct pairs that need deciding.
+    ``workers`` child processes (default: the CPU count) run the sympy step in parallel; ``timeout`` bounds the
+    sympy work of each distinct pair as in :func:`grade`. A pair that got no verdict for want of a child or of CPU
+    is retried once the others are done. Shows a tqdm bar over the distinct pairs that need deciding.
     """
     timeout = _check_timeout(timeout)
     preds, golds = list(preds), list(golds)
@@ -101,34 +127,39 @@ def grade_many(preds: Sequence[str | None] | Iterable[str | None], golds: Sequen
     keys = [_key(p, g) for p, g in zip(preds, golds)]
     verdicts: dict[tuple[str, str], bool] = {}
     for key in set(keys):
-        if key is not None and key[1] and key in _cache:
-            verdicts[key] = _cache[key]
+        if key is not None and key[1] and (cached := _lookup(key, timeout)) is not None:
+            verdicts[key] = cached
     todo = {k for k in keys if k is not None and k[1] and k not in verdicts}
     bump("cache_hits", sum(1 for k in keys if k is not None and k[1]) - len(todo))
     bar = tqdm(total=len(todo), desc="grading", unit="pair", disable=not progress or not todo)
-    deferred, uncacheable = [], set()
+    budgets: dict[tuple[str, str], bounded.Budget | None] = {}
+    deferred = []
     for key in todo:  # pass 1, in-process: string, numeric and shape rules
         try:
-            verdicts[key] = grade_normalized(key[0], key[1], _defer)
+            verdicts[key], budgets[key] = grade_normalized(key[0], key[1], _defer), None
             bar.update()
         except _NeedsSymbolic:
             deferred.append(key)
-    if deferred:  # pass 2: pairs that need sympy, one thread per child process
-        pool = bounded.get_pool(min_size=workers)
-        pool.warm(min(workers, len(deferred)))
-
-        def decide(key: tuple[str, str]) -> None:
-            deadline = time.monotonic() + timeout
-            bounded.take_uncacheable()
-            verdicts[key] = grade_normalized(key[0], key[1], lambda g, p: bounded.symbolic_equal(g, p, deadline))
-            if bounded.take_uncacheable():
-                uncacheable.add(key)
-
-        with ThreadPoolExecutor(max_workers=min(workers, len(deferred))) as executor:
-            for future in as_completed([executor.submit(decide, k) for k in deferred]):
-                future.result()
-                bar.update()
+    if deferred:
+        _decide_in_children(deferred, workers, timeout, verdicts, budgets, bar)
     bar.close()
-    for key in todo - uncacheable:
-        _remember(key, verdicts[key])
+    for key in todo:
+        _settle(key, verdicts[key], budgets[key])
     return [False if k is None or not k[1] else verdicts[k] for k in keys]
+
+
+def _decide_in_children(keys: list, workers: int, timeout: float, verdicts: dict, budgets: dict, bar) -> None:
+    """Pass 2: the pairs that need sympy, one thread per child; then, with the children free, one retry each for
+    the pairs that got no verdict (a machine too busy to give them a child or CPU in time)."""
+    pool = bounded.get_pool(min_size=workers)
+    pool.warm(min(workers, len(keys)))
+    with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as executor:
+        futures = {executor.submit(_decide, key, timeout): key for key in keys}
+        for future in as_completed(futures):
+            verdicts[futures[future]], budgets[futures[future]] = future.result()
+            bar.update()
+    for key in [k for k in keys if budgets[k].unreached and not verdicts[k]]:
+        bump("retries")
+        verdicts[key], budgets[key] = _decide(key, timeout)
+        if budgets[key].unreached and not verdicts[key]:
+            break  # still no child or CPU after a full allowance: the others would wait as long in vain

@@ -7,6 +7,8 @@ proven: ``simplify(a - b) == 0`` as in PRM800K, or ``(a - b).equals(0)`` for con
 
 from __future__ import annotations
 
+import re
+
 import sympy
 from latex2sympy2_extended import latex2sympy
 from sympy.core.relational import Relational
@@ -23,7 +25,13 @@ def _exact(e):
     return e
 
 
+# Normalization keeps a degree mark only next to a trig function (\cos 15^{\circ}); latex2sympy would drop it
+# and take 15 radians, so the angle is converted here.
+_DEGREE_ANGLE_RE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\^\{\\circ\}")
+
+
 def to_sympy(text: str):
+    text = _DEGREE_ANGLE_RE.sub(r"\\left(\\frac{\1\\pi}{180}\\right)", text)
     return _exact(latex2sympy(text))
 
 
