@@ -34,14 +34,16 @@ from e2h.grading import bounded  # noqa: E402
 
 def correct_variants(gold: str) -> list[str]:
     """Spellings of the same answer."""
-    out = [gold, gold.replace("\\frac", "\\dfrac"), f"${gold}$", re.sub(r",\s*", ", ", gold).replace("+", " + ")]
+    out = [gold, gold.replace("\\frac", "\\dfrac"), f"${gold}$"]
+    if not re.fullmatch(r"\d{1,3}(,\d{3})+", gold):  # "58, 500" is two answers, not 58,500
+        out.append(re.sub(r",\s*", ", ", gold).replace("+", " + "))
     norm = grading.normalize_answer(gold)
     m = re.fullmatch(r"(-?)\\frac\{(\d+)\}\{(\d+)\}", norm)
     if m and all(p in (2, 5) for p in _prime_factors(int(m.group(3)))):  # a terminating decimal, written out
         out.append(m.group(1) + format(Decimal(int(m.group(2))) / Decimal(int(m.group(3))), "f"))
     if re.fullmatch(r"-?\d+", norm):
         out += [f"{norm} \\text{{ units}}", f"{norm}.0", f"x = {norm}"]
-    elif "," not in norm and "=" not in gold:
+    elif "," not in norm and "=" not in gold and "x" not in norm:  # "x = x^3" is an equation, not x^3
         out.append(f"x = {gold}")
     if gold.startswith("\\text{"):
         out.append(gold[len("\\text{"):-1])
