@@ -19,6 +19,8 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name e2h --display-name "Python (e2h)"
+	@# Outputs never reach a commit: git runs every notebook through nbstripout (.gitattributes names the filter).
+	if git rev-parse --git-dir >/dev/null 2>&1; then $(VENV)/bin/nbstripout --install; fi
 	touch $@
 
 run: setup
@@ -28,7 +30,7 @@ test: setup
 	$(PY) -m pytest -q tests
 
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks
 
 clean-venv:
 	rm -rf $(VENV)

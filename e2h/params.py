@@ -243,7 +243,9 @@ class Params:
     # instead of the run's own; null: the run's own models.
     weights: Optional[str] = path_field(None, added=True)
     runs_dir: str = path_field("runs", must_exist=False)
-    figures_dir: str = path_field("figures", must_exist=False)  # stage 08 writes <name>_<figure>.png/.pdf here
+    # Where stage 08 writes <name>_<figure>.png/.pdf; null: the run folder's figures/. Only the main job
+    # (params/default.yaml) names the project's figures/, so other runs never overwrite the README's figures.
+    figures_dir: Optional[str] = path_field(None, must_exist=False)
     data: DataParams = field(default_factory=DataParams)
     sample: SampleParams = field(default_factory=SampleParams)
     model: ModelParams = field(default_factory=ModelParams)

@@ -159,7 +159,7 @@ def add_answer_keys(df: pd.DataFrame, *, equivalence: bool = True, timeout: floa
     frequent first, against one representative of each cluster found so far. ``equivalence=False`` keeps the
     normalized strings only (fast; for very large pools such as OpenAI's 1,860 samples per problem).
     """
-    from tqdm.auto import tqdm
+    from e2h.progress import tqdm
 
     from e2h.grading import grade, normalize_answer  # lazy: the grader pulls in sympy
 

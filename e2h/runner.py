@@ -25,6 +25,30 @@ from e2h.stages.layout import RunLayout
 
 NOTEBOOK = re.compile(r"^(\d\d)_\w+\.ipynb$")
 KERNEL = "e2h"
+# What the runner's kernels see besides the caller's environment: text progress bars that survive in the saved
+# notebook (e2h.progress), and no widget bars of Hugging Face's loaders.
+KERNEL_ENV = {"E2H_PROGRESS": "text", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+
+
+def _kernel_manager_class():
+    """A kernel manager whose kernels talk over local sockets (IPC): nothing listens on a TCP port, so the kernel
+    has nothing to warn about ("Kernel is running over TCP without encryption"), and that start with KERNEL_ENV."""
+    import os
+    import tempfile
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    class LocalKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.transport = "ipc"
+            self.ip = os.path.join(tempfile.gettempdir(), f"e2h-kernel-{uuid.uuid4().hex[:8]}")
+
+        async def start_kernel(self, **kwargs):
+            kwargs["env"] = {**os.environ, **KERNEL_ENV, **kwargs.get("env", {})}
+            return await super().start_kernel(**kwargs)
+
+    return LocalKernelManager
 
 
 def list_stages(notebooks_dir: Path) -> list[Path]:
@@ -96,7 +120,8 @@ def run_stage(notebook: Path, params_file: Path, run_dir: Path, digest: str, *, 
     status = "failed"
     try:
         papermill.execute_notebook(str(notebook), str(out), parameters={"params_file": str(params_file)},
-                                   kernel_name=kernel, cwd=str(notebook.parent), progress_bar=False)
+                                   kernel_name=kernel, cwd=str(notebook.parent), progress_bar=False,
+                                   kernel_manager_class=_kernel_manager_class())
         status = "ok"
     finally:
         wall = time.time() - t0

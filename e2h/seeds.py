@@ -17,7 +17,7 @@ import yaml
 
 from e2h.io import write_text
 from e2h.params import load_params, project_root
-from e2h.stages.layout import RunLayout, seeds_folder
+from e2h.stages.layout import RunLayout, figures_folder, seeds_folder
 
 SEED_KEYS = (("seed",), ("data", "seed"), ("sample", "seed"), ("sft", "seed"), ("reward", "seed"),
              ("rerank", "seed"))
@@ -62,7 +62,7 @@ def run_seeds(params_file: str, seeds: list[int]) -> int:
     diff = pooled_differences(run_dirs, resamples=p.rerank.resamples, seed=p.rerank.seed, level=p.rerank.ci_level)
     write_text(out / "differences.csv", diff.to_csv(index=False))
     write_text(out / "evaluator_auroc.csv", evaluator_quality(run_dirs).to_csv(index=False))
-    save_figure(plot_seeds(diff), p.figures_dir, f"{p.name}_seeds")
+    save_figure(plot_seeds(diff), figures_folder(p), f"{p.name}_seeds")
     hard = diff[(diff["group"] == "hard") & (diff["method"] == "weighted") & (diff["agg"] == "prod")]
     print(hard.round(3).to_string(index=False))
     return 0

@@ -8,7 +8,7 @@ from e2h.data import (DataFormatError, DataLeakError, assert_no_test_leak, filte
                       is_hard, math_splits, parse_level, read_math500, read_math_all, read_math_dir,
                       read_math_jsonl)
 from e2h.stages.s00_data import build_splits, load_split
-from e2h.latex import last_boxed
+from e2h.format import last_boxed
 from e2h.params import load_params
 
 MATH500_LEVELS = {1: 43, 2: 90, 3: 105, 4: 128, 5: 134}

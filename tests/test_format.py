@@ -4,7 +4,7 @@ import pytest
 
 from e2h.format import (ANSWER_SEP, PROMPT_TEMPLATE, format_prompt, format_solution, math_solution_to_steps,
                         parse_answer, split_steps, step_end_offsets, text_to_steps)
-from e2h.latex import last_boxed
+from e2h.format import last_boxed
 
 
 def test_prompt_is_the_papers():

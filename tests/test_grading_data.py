@@ -9,7 +9,7 @@ import re
 import pytest
 
 from e2h.grading import extract_answer, grade_many, normalize_answer
-from e2h.latex import last_boxed
+from e2h.format import last_boxed
 
 
 @pytest.fixture(scope="module")

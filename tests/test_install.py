@@ -34,7 +34,7 @@ def test_package_imports_without_torch_for_the_analysis_half():
     import subprocess
     import sys
 
-    code = ("import sys, e2h, e2h.params, e2h.io, e2h.latex, e2h.runner; "
+    code = ("import sys, e2h, e2h.params, e2h.io, e2h.format, e2h.runner; "
             "bad = [m for m in ('torch', 'transformers') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)

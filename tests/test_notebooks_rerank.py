@@ -16,7 +16,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 @pytest.mark.parametrize("name, params", [
     ("06_rerank.ipynb", 'params_file = "../params/default.yaml"'),
     ("08_figures.ipynb", 'params_file = "../params/default.yaml"\n'
-                         'figures_dir = None  # None: the params file\'s figures_dir (default: the project\'s figures/)'),
+                         'figures_dir = None  # None: the params file\'s figures_dir (default: the run folder\'s figures/)'),
 ])
 def test_committed_without_outputs(name, params):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)

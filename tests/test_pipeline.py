@@ -11,9 +11,9 @@ from e2h.pool import read_pool
 
 
 def copy_params(tmp_path, name):
-    """The shipped params file, with its runs and figures redirected into tmp_path."""
+    """The shipped params file, with its runs redirected into tmp_path (its figures go to its run folder)."""
     params = yaml.safe_load((ROOT / "params" / f"{name}.yaml").read_text())
-    params.update(runs_dir=str(tmp_path / "runs"), figures_dir=str(tmp_path / "figures"))
+    params.update(runs_dir=str(tmp_path / "runs"))
     (tmp_path / "params").mkdir()
     path = tmp_path / "params" / f"{name}.yaml"
     path.write_text(yaml.safe_dump(params))
@@ -22,7 +22,10 @@ def copy_params(tmp_path, name):
 
 def check_run(tmp_path, name, rms):
     stages = [s.stem for s in runner.list_stages(ROOT / "notebooks")]
+    project_figures = {p.name: p.stat().st_mtime_ns for p in (ROOT / "figures").iterdir()}
     walls = runner.run(copy_params(tmp_path, name), notebooks_dir=ROOT / "notebooks")
+    # Only the main job refreshes the project's figures/: this run's figures stay in its run folder.
+    assert {p.name: p.stat().st_mtime_ns for p in (ROOT / "figures").iterdir()} == project_figures
     assert list(walls) == stages and all(w > 0 for w in walls.values())
     run_dir = tmp_path / "runs" / name
     pool = read_pool(run_dir / "pool" / "scored.parquet")  # validates the pool contract
@@ -30,7 +33,7 @@ def check_run(tmp_path, name, rms):
     curves = pd.read_parquet(run_dir / "rerank" / "curves.parquet")
     assert {"majority", "best_of_n", "weighted"} <= set(curves.method)
     assert set(curves.rm) - {""} == set(rms)
-    figures = {p.name for p in (tmp_path / "figures").iterdir()}
+    figures = {p.name for p in (run_dir / "figures").iterdir()}
     assert f"{name}_accuracy_vs_n.png" in figures and f"{name}_accuracy_vs_n.pdf" in figures
     # A second run finds every stage done under the same params and skips it.
     assert set(runner.run(tmp_path / "params" / f"{name}.yaml", notebooks_dir=ROOT / "notebooks").values()) == {0.0}

@@ -18,10 +18,10 @@ import warnings
 from pathlib import Path
 from typing import Iterable, Optional, TypedDict
 
-from tqdm import tqdm
+from e2h.progress import tqdm
 
 from e2h.data._json import DataFormatError, iter_json_records, require
-from e2h.latex import last_boxed
+from e2h.format import last_boxed
 
 MATH_DIR = "hendrycks_math"
 MATH500_FILE = "prm800k_math_splits/test.jsonl"

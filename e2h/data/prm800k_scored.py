@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
-from tqdm.auto import tqdm
+from e2h.progress import tqdm
 
 from e2h.data._json import iter_json_records
 

@@ -17,7 +17,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Iterable, Sequence
 
-from tqdm.auto import tqdm
+from e2h.progress import tqdm
 
 from e2h.grading import bounded
 from e2h.grading.audit import bump

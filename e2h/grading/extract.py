@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from e2h.latex import last_boxed
+from e2h.format import last_boxed
 
 # Markers a tokenizer may leave where the model stopped; the answer line ends there.
 _EOS_MARKERS = ("</s>", "<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<|end_of_text|>", "<eos>", "<|end|>")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 import torch
-from tqdm.auto import tqdm
+from e2h.progress import tqdm
 
 from e2h.provenance import digest, model_fingerprint
 from e2h.format import format_prompt

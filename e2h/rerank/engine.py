@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
+from e2h.progress import tqdm
 
 from e2h.rerank.draws import bootstrap_counts, draw_orders
 from e2h.rerank.select import Packed

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from e2h.progress import tqdm
 
 from e2h.pool import flatten_lists, reward_models
 from e2h.rerank.ci import percentile_interval

@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from e2h.progress import tqdm
 
 from e2h.provenance import digest, model_fingerprint
 from e2h.io import read_json, write_json, write_parquet

@@ -97,6 +97,11 @@ def layout(p) -> RunLayout:
     return RunLayout(p.run_dir)
 
 
+def figures_folder(p) -> Path:
+    """Where a run's stage-08 figures go: ``figures_dir`` when the params name one, else the run's ``figures/``."""
+    return Path(p.figures_dir) if p.figures_dir else layout(p).figures
+
+
 def seeds_folder(runs_dir: str | os.PathLike, name: str) -> Path:
     """Where ``python -m e2h seeds`` writes the seed params files and the pooled tables of run ``name``."""
     return Path(runs_dir) / f"{name}-seeds"

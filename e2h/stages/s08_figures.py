@@ -1,7 +1,7 @@
 """Stage 08: the figures of stage 06's tables, as PNG and PDF (``notebooks/08_figures``).
 
-Files are named ``<run name>_<figure>.png/.pdf`` in ``figures_dir`` (the params file's, unless the caller gives
-one). The paper's MATH500 numbers are drawn beside the curves of a MATH run only, never beside the embedded task.
+Files are named ``<run name>_<figure>.png/.pdf`` in ``figures_dir`` (the caller's, else the params file's, else the
+run folder's ``figures/``). The paper's MATH500 numbers are drawn beside the curves of a MATH run only, never beside the embedded task.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from e2h import paper_results, plots
-from e2h.stages.layout import layout
+from e2h.stages.layout import figures_folder, layout
 
 
 def rerank_tables(p) -> dict[str, pd.DataFrame]:
@@ -56,8 +56,9 @@ def figures(p) -> dict[str, object]:
 
 
 def save_figures(p, figs: dict, figures_dir: str | Path | None = None) -> list[Path]:
-    """Write each figure as ``<run name>_<figure>.png/.pdf`` into ``figures_dir`` (default: the params file's)."""
-    out = Path(figures_dir or p.figures_dir)
+    """Write each figure as ``<run name>_<figure>.png/.pdf`` into ``figures_dir`` (default: the params file's, else
+    the run folder's ``figures/``)."""
+    out = Path(figures_dir) if figures_dir else figures_folder(p)
     return [path for name, fig in figs.items() for path in plots.save_figure(fig, out, f"{p.name}_{name}")]
 
 

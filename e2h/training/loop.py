@@ -24,7 +24,7 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from e2h.progress import tqdm
 
 IGNORE = -100
 LOSSES = "losses.json"  # every model folder this loop writes has one; only such a folder is ever replaced
