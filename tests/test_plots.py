@@ -44,9 +44,9 @@ def test_level_bars_overoptimization_and_auroc_figures(tables, tmp_path):
     assert ax.get_ylabel() == "accuracy at N = 16" and len(ax.get_xticklabels()) == 5
     fig = plots.plot_overoptimization(differences)
     title, axes = texts(fig)
-    assert "below majority" in title and "B = 30" in title and axes[0].get_ylabel() == "accuracy − majority"
+    assert "below majority" in title and "B = 30" in title and axes[0].get_ylabel() == "accuracy − majority, points"
     fig = plots.plot_auroc(auroc)
-    assert "B = 10" in fig.axes[0].get_title() and fig.axes[0].get_ylabel().startswith("AUROC")
+    assert "B = 10" in fig._suptitle.get_text() and fig.axes[0].get_ylabel().startswith("AUROC")
     assert len(plots.save_figure(fig, tmp_path, "auroc")) == 2
 
 
@@ -67,7 +67,7 @@ def test_auroc_figure_leaves_out_levels_without_both_labels(tables):
     one_label = undefined["group"].isin(["level 4", "level 5"])
     undefined.loc[one_label, ["auroc", "lo", "hi"]] = float("nan")  # e.g. no right answer at all on hard levels
     ax = plots.plot_auroc(undefined).axes[0]
-    assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == ["level 1", "level 2", "level 3"]
+    assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == ["1", "2", "3"]
     undefined["auroc"] = float("nan")
     with pytest.raises(ValueError, match="undefined at every level"):
         plots.plot_auroc(undefined)
@@ -99,3 +99,59 @@ def test_a_redrawn_figure_writes_the_same_bytes(tmp_path):
     first = draw(tmp_path / "a")
     time.sleep(1.1)  # a PDF creation date would differ by now
     assert draw(tmp_path / "b") == first  # figures/ in git changes only when a figure does
+
+
+def test_the_main_figure_keeps_to_the_comparisons_with_the_references_on_top(tables):
+    curves, _, _ = tables
+    main = plots.main_curves(curves)
+    assert len(main) <= 6 and main[:2] == ["majority", "single"]
+    assert "weighted (prm, prod)" in main and "best_of_n (prm, min)" in main
+    fig = plots.plot_accuracy_vs_n(curves, curves=main)
+    hard = fig.axes[2]
+    majority = next(line for line in hard.get_lines() if line.get_color() == "black")
+    scored = [line for line in hard.get_lines() if line.get_color() not in ("black", "0.45", "0.65")]
+    assert len(scored) == len(main) - 2 and majority.get_zorder() > max(line.get_zorder() for line in scored)
+    assert len(hard.collections) == 2  # bands for majority and weighted (prm, prod) only
+    assert "bands (majority and weighted (prm, prod) only)" in fig._suptitle.get_text()
+
+
+def test_one_reward_model_one_colour_in_every_figure(tables):
+    curves, differences, auroc = tables
+    prm = plots.curve_style("weighted", "prm", "prod")["color"]
+    assert plots.curve_style("best_of_n", "prm", "min")["color"] == prm
+    assert plots.curve_style("weighted", "orm", "prod")["color"] != prm
+    assert plots.curve_style("majority")["color"] == "black"
+    fig = plots.plot_levels(curves, curves=["majority", "weighted (prm, prod)"], level_label="level")
+    from matplotlib.container import BarContainer
+
+    bars = [c for c in fig.axes[0].containers if isinstance(c, BarContainer)]
+    assert tuple(bars[1][0].get_facecolor()[:3]) == pytest.approx(tuple(prm))
+
+
+def test_an_outcome_model_is_drawn_once_not_once_per_aggregator(tables):
+    from e2h.rerank import merge_equal_aggregators
+
+    curves, differences, _ = tables
+    merged = merge_equal_aggregators(curves)
+    assert set(merged[merged.rm == "orm"]["agg"]) == {"any"}  # one score per solution: every aggregator agrees
+    assert set(merged[merged.rm == "prm"]["agg"]) == {"min", "prod"}
+    fig = plots.plot_aggregators(curves, "weighted", group="hard")
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()] == \
+        ["prm", "orm (one score per solution)"]
+    fig = plots.plot_overoptimization(differences)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()] if fig.legends else \
+        [t.get_text() for ax in fig.axes for leg in [ax.get_legend()] if leg for t in leg.get_texts()]
+    assert "best_of_n (orm, any)" in labels and "best_of_n (prm, min)" in labels and len(labels) == 3
+
+
+def test_the_seeds_figure_names_problems_and_draws():
+    import pandas as pd
+
+    rows = [{"run": run, "method": "weighted", "rm": "prm", "agg": "prod", "group": "hard", "n": 32, "mean": m,
+             "lo": m - 0.02, "hi": m + 0.02, "share_le_0": 0.0, "problems": k, "resamples": 100}
+            for run, m, k in (("a", 0.05, 300), ("b", 0.1, 300), ("pooled", 0.07, 600))]
+    fig = plots.plot_seeds(pd.DataFrame(rows))
+    ax = fig.axes[0]
+    assert "B = 100 draws" in ax.get_title()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a (300 problems)", "b (300 problems)",
+                                                                   "pooled (600 problems)"]

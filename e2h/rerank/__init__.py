@@ -10,12 +10,13 @@ See docs/rerank.md for the draws, the tie rule and the two kinds of interval. No
 """
 
 from e2h.rerank.ci import BOOTSTRAP, KINDS, SUBSETS
-from e2h.rerank.curves import (DEFAULT_AGGS, Resampled, accuracy_at_n, curves, default_ns, resample, summary_at,
-                               variants_for)
+from e2h.rerank.curves import (DEFAULT_AGGS, Resampled, accuracy_at_n, curves, default_ns, merge_equal_aggregators,
+                               resample, summary_at, variants_for)
 from e2h.rerank.engine import METHODS, SCORED, Variant
 from e2h.rerank.quality import auroc, evaluator_auroc
 from e2h.rerank.select import AGGREGATORS, aggregate, groups_of, pack, solution_scores
 
 __all__ = ["AGGREGATORS", "BOOTSTRAP", "DEFAULT_AGGS", "KINDS", "METHODS", "SCORED", "SUBSETS", "Resampled",
            "Variant", "accuracy_at_n", "aggregate", "auroc", "curves", "default_ns", "evaluator_auroc", "groups_of",
+           "merge_equal_aggregators",
            "pack", "resample", "solution_scores", "summary_at", "variants_for"]

@@ -171,6 +171,23 @@ def summary_at(table: pd.DataFrame, n: int | None = None, groups=("all", "easy",
     return wide[[g for g in groups if g in wide.columns]]
 
 
+def merge_equal_aggregators(table: pd.DataFrame) -> pd.DataFrame:
+    """A curve or difference table with each (method, rm) whose aggregators all give the same numbers kept once,
+    its ``agg`` written ``any``: an outcome reward model scores a solution once, so min, prod, mean, max and last of
+    its one score are the same curve, and five copies of it say nothing."""
+    value = [c for c in ("mean", "lo", "hi") if c in table.columns]
+    rows = []
+    for (method, rm), part in table.groupby(["method", "rm"], sort=False):
+        aggs = list(dict.fromkeys(part["agg"]))
+        if rm and len(aggs) > 1:
+            keys = [c for c in ("group", "n", "ci", "vs") if c in part.columns]
+            spread = part.groupby(keys)[value].agg(lambda v: v.max() - v.min()).to_numpy()
+            if (spread <= 1e-12).all():
+                part = part[part["agg"] == aggs[0]].assign(agg="any")
+        rows.append(part)
+    return pd.concat(rows, ignore_index=True) if rows else table
+
+
 def curves(pool: pd.DataFrame, *, level: float = 0.95, **kwargs) -> pd.DataFrame:
     """The whole curve table: one row per (method, rm, agg, group, n, ci kind) with mean, lo, hi."""
     return resample(pool, **kwargs).table(level)

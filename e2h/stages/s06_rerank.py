@@ -16,7 +16,7 @@ import pandas as pd
 
 from e2h.io import write_parquet
 from e2h.pool import add_answer_keys, read_pool, reward_models
-from e2h.rerank import BOOTSTRAP, resample
+from e2h.rerank import BOOTSTRAP, merge_equal_aggregators, resample, summary_at
 from e2h.rerank.quality import evaluator_auroc
 from e2h.stages.layout import RunLayout, layout
 from e2h.stages.s00_data import have_splits, load_split
@@ -66,10 +66,65 @@ def rerank_tables(p) -> RerankTables:
     return RerankTables(pool, curves, differences, auroc, slips, res.ns, res.resamples, res.groups)
 
 
+def _cell(mean: float, lo: float, hi: float) -> str:
+    return f"{100 * mean:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
+
+
+def headline(t: RerankTables, groups=("all", "easy", "hard")) -> pd.DataFrame:
+    """The paper's pairings at the largest N: majority voting and one sample for reference, then weighted voting
+    with prod and best-of-N with min for each reward model; per group the accuracy and the paired difference with
+    majority voting, in % / points with the problems+subsets interval. An outcome model appears once per method."""
+    n = max(t.ns)
+    groups = [g for g in groups if g in t.groups]
+    curves = merge_equal_aggregators(t.curves[(t.curves.n == n) & (t.curves.ci == BOOTSTRAP)])
+    diffs = merge_equal_aggregators(t.differences[(t.differences.n == n) & (t.differences.ci == BOOTSTRAP)])
+    rms = list(dict.fromkeys(r for r in curves.rm if r))
+    wanted = [("majority", "", ""), ("single", "", "")]
+    wanted += [("weighted", r, a) for r in rms for a in ("prod", "any")]
+    wanted += [("best_of_n", r, a) for r in rms for a in ("min", "any")]
+    rows = []
+    for method, rm, agg in wanted:
+        c = curves[(curves.method == method) & (curves.rm == rm) & (curves["agg"] == agg)]
+        if c.empty:
+            continue
+        row = {"method": method, "reward model": rm or "—", "aggregator": agg or "—"}
+        for g in groups:
+            a = c[c.group == g].iloc[0]
+            row[f"{g}: accuracy %"] = _cell(a["mean"], a["lo"], a["hi"])
+            d = diffs[(diffs.method == method) & (diffs.rm == rm) & (diffs["agg"] == agg) & (diffs.group == g)]
+            row[f"{g}: − majority, points"] = _cell(*d[["mean", "lo", "hi"]].iloc[0]) if len(d) else ""
+        rows.append(row)
+    table = pd.DataFrame(rows).set_index(["method", "reward model", "aggregator"])
+    sizes = ", ".join(f"{g} {t.curves[t.curves.group == g]['problems'].iloc[0]}" for g in groups)
+    table.columns.name = f"N = {n}, B = {t.resamples}; problems: {sizes}; 95% problems+subsets interval"
+    return table
+
+
+def detail(table: pd.DataFrame, groups) -> pd.DataFrame:
+    """Every curve (or difference) at the largest N for the groups, an outcome model's equal aggregators once."""
+    return summary_at(merge_equal_aggregators(table), groups=list(groups))
+
+
+def auroc_table(auroc: pd.DataFrame, groups=("all", "easy", "hard")) -> pd.DataFrame:
+    """Evaluator AUROC for the groups, without the rows that are undefined (a step AUROC of an outcome model,
+    which has no per-step score; a group with one class)."""
+    keep = auroc[auroc.group.isin(list(groups)) & auroc.auroc.notna()]
+    parts = []
+    for _, part in keep.groupby(["rm", "kind"], sort=False):  # an outcome model's aggregators agree: keep one
+        aggs = list(dict.fromkeys(part["agg"]))
+        if len(aggs) > 1 and part.groupby("group")["auroc"].agg(lambda v: v.max() - v.min()).max() <= 1e-12:
+            part = part[part["agg"] == aggs[0]].assign(agg="any")
+        parts.append(part)
+    keep = pd.concat(parts)
+    return keep.pivot_table(index=["rm", "kind", "agg"], columns="group", values="auroc", sort=False)[
+        [g for g in groups if g in set(keep.group)]]
+
+
 def share_not_better(differences: pd.DataFrame) -> pd.DataFrame:
     """At the largest N: the share of problems+subsets draws in which each method does not beat majority voting
     (a one-sided bootstrap p-value), per group."""
     at_max = differences[(differences.n == differences.n.max()) & (differences.ci == BOOTSTRAP)]
+    at_max = merge_equal_aggregators(at_max)
     return at_max.pivot_table(index=["method", "rm", "agg"], columns="group", values="share_le_0")
 
 
@@ -105,7 +160,7 @@ def pooled_differences(run_dirs: dict[str, str | os.PathLike], *, n: int | None 
     pool = pd.concat(pools, ignore_index=True)
     diff = resample(pool, ns=[at], resamples=resamples, seed=seed).differences(level=level)
     frames.append(diff[diff["ci"] == BOOTSTRAP].assign(run="pooled"))
-    cols = ["run", "method", "rm", "agg", "group", "n", "mean", "lo", "hi", "share_le_0"]
+    cols = ["run", "method", "rm", "agg", "group", "n", "mean", "lo", "hi", "share_le_0", "problems", "resamples"]
     return pd.concat(frames, ignore_index=True)[cols]
 
 

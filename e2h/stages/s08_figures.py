@@ -27,27 +27,27 @@ def figures(p) -> dict[str, object]:
     saved."""
     t = rerank_tables(p)
     curves, differences, auroc = t["curves"], t["differences"], t["auroc"]
-    paper = (plots.paper_rows(paper_results.reranking(), rms=set(curves.rm) - {""})
-             if p.data.source == "math" else None)
+    math = p.data.source == "math"
+    level_label = "MATH level" if math else "level of the embedded task"
+    paper = plots.paper_rows(paper_results.reranking(), rms=set(curves.rm) - {""}) if math else None
     main = plots.main_curves(curves)
     out = {"accuracy_vs_n": plots.plot_accuracy_vs_n(curves, curves=main, paper=paper)}
     levels = sorted(g for g in curves.group.unique() if g.startswith("level"))
     if levels:
         out["accuracy_vs_n_levels"] = plots.plot_accuracy_vs_n(curves, groups=levels, curves=main, paper=paper,
                                                               title="Re-ranking accuracy vs N, per level")
+    group = "hard" if "hard" in set(curves.group) else "all"
     for method in ("best_of_n", "weighted"):
-        names = [plots.curve_label(m, r, a) for m, r, a in
-                 curves[curves.method == method][["method", "rm", "agg"]].drop_duplicates().itertuples(index=False)]
-        if names:
-            out[f"aggregators_{method}"] = plots.plot_accuracy_vs_n(
-                curves, curves=["majority"] + names, title=f"{method}: step-score aggregators compared")
+        if (curves.method == method).any():
+            out[f"aggregators_{method}"] = plots.plot_aggregators(curves, method, group=group)
     if levels:
-        out["levels_at_max_n"] = plots.plot_levels(curves, curves=[c for c in main if c not in ("pass@n", "single")])
+        out["levels_at_max_n"] = plots.plot_levels(curves, curves=[c for c in main if c not in ("pass@n", "single")],
+                                                   level_label=level_label)
     if (differences.method == "best_of_n").any():
         out["best_of_n_minus_majority"] = plots.plot_overoptimization(differences)
     if auroc[auroc.group.str.startswith("level")].auroc.notna().any():
         # One aggregator (min) keeps the bars readable: solution, within-problem and step AUROC per evaluator.
-        out["evaluator_auroc"] = plots.plot_auroc(auroc[auroc["agg"].isin(["min", ""])])
+        out["evaluator_auroc"] = plots.plot_auroc(auroc[auroc["agg"].isin(["min", ""])], level_label=level_label)
     if "slips" in t:
         out["slip_auroc"] = plots.plot_slip_auroc(t["slips"])
     for fig in out.values():

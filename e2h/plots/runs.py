@@ -1,0 +1,108 @@
+"""Figures of a run's training and sampling, and of the seeds study: loss curves, accuracy per level of single
+samples, pass@k, and the per-seed differences with majority voting."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from e2h.io import atomic_path
+from e2h.rerank.stats import CI_METHOD
+
+
+def save_loss_curve(record: dict, path: str | os.PathLike, *, title: str = "training") -> Path:
+    """Loss per optimizer step of a training record (``losses.json``), with a moving average when there are many
+    steps, written as a PNG (the figure beside every trained model)."""
+    df = pd.DataFrame({"step": record["step"], "loss": record["loss"]})
+    window = max(1, len(df) // 20)
+    curves = ["loss"]
+    if window > 1:
+        df[f"moving average ({window} steps)"] = df["loss"].rolling(window, min_periods=1).mean()
+        curves.append(f"moving average ({window} steps)")
+    long = df.melt(id_vars="step", value_vars=curves, var_name="curve", value_name="value")
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    sns.lineplot(data=long, x="step", y="value", hue="curve", ax=ax, errorbar=None)
+    ax.set_title(f"{title}: loss per optimizer step\nN = {record['examples']} examples, {len(df)} steps, "
+                 f"{record['world_size']} process(es); one run, so no CI", fontsize=9)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("mean loss per labelled token")
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_seeds(diff: pd.DataFrame, *, group: str = "hard", title: str = ""):
+    """Paired difference with majority voting, per run and pooled over runs, for the paper's pairings (weighted
+    voting with prod, best-of-N with min), in points with their intervals; the pooled one is a black diamond."""
+    keep = diff[(diff["group"] == group) & (((diff["method"] == "weighted") & (diff["agg"] == "prod"))
+                                             | ((diff["method"] == "best_of_n") & (diff["agg"] == "min")))].copy()
+    keep["curve"] = keep["method"].str.replace("_", "-") + " " + keep["rm"] + " (" + keep["agg"] + ")"
+    order = sorted(keep["curve"].unique())
+    runs = list(dict.fromkeys(keep["run"]))
+    seeds = [r for r in runs if r != "pooled"]
+    palette = dict(zip(seeds, sns.color_palette("colorblind", len(seeds))))
+    palette["pooled"] = "black"
+    fig, ax = plt.subplots(figsize=(8.5, 0.2 * len(order) * len(runs) + 1.8))
+    step = 0.8 / max(len(runs), 1)
+    problems = keep.drop_duplicates("run").set_index("run")["problems"] if "problems" in keep else None
+    for i, curve in enumerate(order):
+        for j, run in enumerate(runs):
+            row = keep[(keep["curve"] == curve) & (keep["run"] == run)]
+            if row.empty:
+                continue
+            y = i + (j - (len(runs) - 1) / 2) * step
+            m, lo, hi = (100 * float(row[c].iloc[0]) for c in ("mean", "lo", "hi"))
+            label = None
+            if i == 0:
+                label = run + (f" ({int(problems[run])} problems)" if problems is not None else "")
+            ax.errorbar(m, y, xerr=[[m - lo], [hi - m]], fmt="D" if run == "pooled" else "o", color=palette[run],
+                        capsize=3, markersize=6 if run == "pooled" else 5, label=label,
+                        zorder=10 if run == "pooled" else 5)
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(range(len(order)), order)
+    n = int(keep["n"].iloc[0])
+    ax.set_xlabel(f"accuracy − majority voting, points (levels {'4-5' if group == 'hard' else group}, N = {n})")
+    draws = f"B = {int(keep['resamples'].iloc[0])} draws; " if "resamples" in keep else ""
+    ax.set_title(title or "Re-ranking vs majority voting, per seed and pooled over seeds' problems\n"
+                          f"{draws}95% interval: bootstrap over problems combined with subset draws", fontsize=10)
+    ax.legend(title="run", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_level_accuracy(table: pd.DataFrame, title: str, ax=None):
+    """Bar chart of ``accuracy_by_level``'s table with its bootstrap intervals."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    sns.barplot(data=table, x="group", y="accuracy", color=sns.color_palette()[0], ax=ax)
+    x = np.arange(len(table))
+    ax.errorbar(x, table["accuracy"], yerr=[table["accuracy"] - table["ci_low"], table["ci_high"] - table["accuracy"]],
+                fmt="none", ecolor="black", capsize=3)
+    for xi, (n, top) in enumerate(zip(table["problems"], table["ci_high"])):
+        ax.annotate(f"N={n}", (xi, top), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
+    ax.set(title=f"{title}\n(error bars: {CI_METHOD})", xlabel="problems", ylabel="accuracy of one sample",
+           ylim=(0, min(1.0, max(0.05, float(np.nanmax(table["ci_high"])) * 1.2))))
+    ax.tick_params(axis="x", rotation=20)
+    return ax
+
+
+def plot_pass_at_k(table: pd.DataFrame, title: str, groups=("all", "easy (1-3)", "hard (4-5)"), ax=None):
+    """pass@k against k (log scale) for the given groups of ``pass_at_k_table``, with bootstrap bands."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4.2))
+    sub = table[table["group"].isin(groups)]
+    sns.lineplot(data=sub, x="k", y="pass_at_k", hue="group", marker="o", ax=ax)
+    for (group, rows), color in zip(sub.groupby("group", sort=False), sns.color_palette()):
+        ax.fill_between(rows["k"], rows["ci_low"], rows["ci_high"], alpha=0.2, color=color)
+    sizes = ", ".join(f"{g}: N={n}" for g, n in sub.groupby("group", sort=False)["problems"].first().items())
+    ax.set_xscale("log", base=2)
+    ax.set(title=f"{title}\nproblems: {sizes}\nbands: {CI_METHOD}", xlabel="k (samples)", ylabel="pass@k", ylim=(0, 1))
+    return ax
