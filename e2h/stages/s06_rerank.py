@@ -115,6 +115,8 @@ def auroc_table(auroc: pd.DataFrame, groups=("all", "easy", "hard")) -> pd.DataF
         if len(aggs) > 1 and part.groupby("group")["auroc"].agg(lambda v: v.max() - v.min()).max() <= 1e-12:
             part = part[part["agg"] == aggs[0]].assign(agg="any")
         parts.append(part)
+    if not parts:
+        return pd.DataFrame()
     keep = pd.concat(parts)
     return keep.pivot_table(index=["rm", "kind", "agg"], columns="group", values="auroc", sort=False)[
         [g for g in groups if g in set(keep.group)]]
