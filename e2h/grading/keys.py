@@ -18,11 +18,11 @@ gets None and is compared with every cluster, as before keys existed. The key fo
   (``symbolic.fingerprint``, 30 correct digits); an equation ``e:`` by the value of ``(lhs - rhs)^2`` (equations
   match up to sign), another relation ``r:`` by its kind and ``lhs - rhs``.
 
-A value becomes a string through :func:`box_key`: the half-decade of its size and its real and imaginary parts
-rounded to 12 digits on that scale, given only when every value in the box known to hold it rounds the same way.
-So two evaluations of one value (to 30 or 50 digits, each within its box) always give the same string or at least
-one None, never two different strings. Rounding boundaries are crossed rarely (a box is 10^-20 of the value wide,
-a cell 10^-12), and the half-decade boundaries 10^(k +- 1/2) are irrational, so no exact value sits on them.
+A value becomes a string through :func:`box_key`: the decade of its size and its real and imaginary parts rounded
+to 12 digits on that scale, given only when every value in the box known to hold it rounds the same way. So two
+evaluations of one value (to 30 or 50 digits, each within its box) always give the same string or at least one
+None, never two different strings. Rounding boundaries are crossed rarely (a box is 10^-20 of the value wide, a
+cell 10^-12), and the decades are cut at 10^(k - 3/10), where no answer's value sits.
 """
 
 from __future__ import annotations
@@ -52,13 +52,16 @@ def clear() -> None:
         _cache.clear()
 
 
-def _half_decade(m: Fraction) -> int:
-    """The integer k with 10^(k - 1/2) <= m < 10^(k + 1/2), for m > 0 (exactly: compare m^2 with 10^(2k +- 1))."""
-    k = round(math.log10(m.numerator) - math.log10(m.denominator))
-    square = m * m
-    while square < Fraction(10) ** (2 * k - 1):
+def _scale(m: Fraction) -> int:
+    """The integer k with 10^(k - 3/10) <= m < 10^(k + 7/10), for m > 0, exactly (m^10 against powers of ten).
+
+    The boundaries are tenth roots of powers of ten (0.501..., 5.011...): no answer's value sits on one, as
+    sqrt(10) would on half decades."""
+    k = math.floor(math.log10(m.numerator) - math.log10(m.denominator) + 0.3)
+    tenth = m ** 10
+    while tenth < Fraction(10) ** (10 * k - 3):
         k -= 1
-    while square >= Fraction(10) ** (2 * k + 1):
+    while tenth >= Fraction(10) ** (10 * k + 7):
         k += 1
     return k
 
@@ -71,8 +74,8 @@ def box_key(re_lo: Fraction, re_hi: Fraction, im_lo: Fraction = Fraction(0), im_
         -> str | None:
     """One string for every complex value in the box, or None when the box straddles a rounding boundary.
 
-    The scale is the half-decade k of max(|re|, |im|); both parts are rounded to multiples of 10^(k - 12). Exact
-    arithmetic on fractions, so the rounding itself is never in doubt."""
+    The scale is the decade k of max(|re|, |im|) (:func:`_scale`); both parts are rounded to multiples of
+    10^(k - 12). Exact arithmetic on fractions, so the rounding itself is never in doubt."""
     m_hi = max(abs(re_lo), abs(re_hi), abs(im_lo), abs(im_hi))
     if m_hi == 0:
         return "0"
@@ -81,8 +84,8 @@ def box_key(re_lo: Fraction, re_hi: Fraction, im_lo: Fraction = Fraction(0), im_
         return None
     if not _MIN_SIZE < m_lo <= m_hi < _MAX_SIZE:  # astronomically large or small: not worth exact arithmetic
         return None
-    k = _half_decade(m_lo)
-    if _half_decade(m_hi) != k:
+    k = _scale(m_lo)
+    if _scale(m_hi) != k:
         return None
     grid = Fraction(10) ** (k - SIGNIFICANT)
     cells = []

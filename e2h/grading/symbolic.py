@@ -16,13 +16,14 @@ two elements :func:`equivalent` calls equal always share.
 from __future__ import annotations
 
 import re
-import zlib
 from functools import lru_cache
 
 import sympy
 from latex2sympy2_extended import latex2sympy
 from sympy.core.relational import Relational
 from sympy.matrices import MatrixBase
+
+from e2h.grading.numeric import point
 
 try:  # the pieces of latex2sympy() that the SLL attempt re-assembles; without them, latex2sympy() alone
     from antlr4.atn.PredictionMode import PredictionMode
@@ -87,12 +88,38 @@ def to_sympy(text: str):
     return expr
 
 
+def _rational_function(e) -> bool:
+    """Whether ``e`` is a quotient of polynomials with rational coefficients (no radicals, constants, functions)."""
+    return all(isinstance(x, (sympy.Rational, sympy.Symbol)) for x in e.atoms()) and \
+        all(p.exp.is_Integer for p in e.atoms(sympy.Pow)) and not e.atoms(sympy.Function) and \
+        e.is_rational_function()
+
+
+def _evaluated(e):
+    """``e`` rebuilt with sympy's automatic evaluation (latex2sympy builds its expressions unevaluated): then
+    ``\sqrt{891} - 9\sqrt{11}`` is 0 at once. Unevaluated integrals, limits and the like stay unevaluated."""
+    return e.func(*[_evaluated(x) for x in e.args]) if e.args else e
+
+
 def _expr_equal(a, b) -> bool:
     diff = a - b
     if diff == 0:
         return True
-    if not diff.free_symbols:
-        value = diff.evalf(30)
+    try:  # a proof of equality that costs microseconds, where simplify would take milliseconds to agree
+        if _evaluated(diff) == 0:
+            return True
+    except (TypeError, ValueError, AttributeError, RecursionError):
+        pass
+    if diff.free_symbols:
+        # Equal expressions are equal functions, so equal at the fixed point; a clearly nonzero difference there
+        # (30 correct digits) means simplify could not reach 0 either, and it is spared.
+        value = _value(diff)
+        if value is not None and abs(complex(float(value[0]), float(value[1]))) > 1e-20:
+            return False
+        if _rational_function(diff):  # cancel is a normal form there: simplify's own first step, and decisive
+            return sympy.cancel(diff) == 0
+    else:
+        value = diff.evalf(30)  # a cheap rejection of clearly different constants
         if value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
             return False
         if value.is_number:
@@ -136,9 +163,9 @@ _DIGITS = 30
 
 
 def _point(symbol: sympy.Symbol) -> sympy.Rational:
-    """The fixed value a symbol takes, from its name alone: in (1/2, 3/2), so inside every real function's usual
-    domain, and different for different names (two names at one value would only make more candidates)."""
-    return sympy.Rational(500_000 + zlib.crc32(symbol.name.encode()) % 999_983, 999_983)
+    """The value a symbol takes at the fixed point: ``numeric.point`` of its name (the in-process values use it)."""
+    value = point(symbol.name)
+    return sympy.Rational(value.numerator, value.denominator)
 
 
 def _value(e) -> list[str] | None:
