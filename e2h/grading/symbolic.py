@@ -97,7 +97,7 @@ def _rational_function(e) -> bool:
 
 def _evaluated(e):
     """``e`` rebuilt with sympy's automatic evaluation (latex2sympy builds its expressions unevaluated): then
-    ``\sqrt{891} - 9\sqrt{11}`` is 0 at once. Unevaluated integrals, limits and the like stay unevaluated."""
+    ``sqrt(891) - 9 sqrt(11)`` is 0 at once. Unevaluated integrals, limits and the like stay unevaluated."""
     return e.func(*[_evaluated(x) for x in e.args]) if e.args else e
 
 
