@@ -2,7 +2,8 @@
 
 The pool: for each MATH500 problem, 1024 samples over 200-300 distinct answers in MATH's forms (integers,
 fractions, decimals, surds, multiples of pi, tuples, intervals, lists, polynomials, words), with Zipf-like
-frequencies (rank r drawn ~ 1/r), the gold in several spellings, and wrong answers that the grader holds equal
+frequencies (every answer once, then rank r drawn ~ 1/r^1.3; the gold ranks first in 95 % of level-1 problems
+down to 30 % of level-5 ones), the gold in several spellings, and wrong answers that the grader holds equal
 though they are spelled differently (``\\sqrt{8}`` and ``2\\sqrt{2}``, ``\\frac{1}{\\sqrt{3}}`` and
 ``\\frac{\\sqrt{3}}{3}``, ``(x+1)^2`` and ``x^2+2x+1``, ``\\frac{1}{2}``, ``0.5`` and ``\\dfrac12``).
 
@@ -12,8 +13,8 @@ Measured, each in a fresh process (CPU time includes the grader's child processe
    time, grader calls, answers without a key, answers left unmerged;
 2. the same clusters as the pairwise grouping (each answer against every cluster) on ``--pairwise`` problems;
 3. cold grading of distinct (gold, answer) pairs by e2h and by PRM800K's grader, alternately, each in a fresh
-   process: the MATH500-derived pairs of ``benchmarks/grading_vs_math_verify.py`` and a sample of the pool's
-   pairs. PRM800K's grader is run from a copy outside this repository (``--prm800k``), never vendored:
+   process: the MATH500-derived pairs of ``benchmarks/grading_vs_math_verify.py`` (without its hand-written
+   table) and a sample of the pool's pairs. PRM800K's grader is run from a copy outside this repository (``--prm800k``), never vendored:
 
     git --git-dir <mirror of github.com/openai/prm800k> archive HEAD prm800k/grading | tar -x -C /tmp/prm800k
     pip install --target /tmp/prm800k/deps pylatexenc
@@ -143,15 +144,15 @@ def problem_answers(row: dict, samples: int, rng: random.Random) -> list[str | N
         wrong += spellings[:take]
     wrong = list(dict.fromkeys(w for w in wrong if w not in right))
     k = rng.randint(200, 300)
-    share_right = {1: 0.6, 2: 0.5, 3: 0.4, 4: 0.25, 5: 0.1}[int(row["level"])]
-    n_right = min(len(right), max(1, round(len(right) * share_right + 0.5)))
+    level = int(row["level"])
+    n_right = min(len(right), {1: 4, 2: 3, 3: 3, 4: 2, 5: 2}[level])
     palette = right[:n_right] + wrong[:k - n_right]
     rng.shuffle(palette)
-    if rng.random() < share_right * 2:  # a problem the sampler mostly gets right: the gold leads
+    if rng.random() < {1: 0.95, 2: 0.85, 3: 0.7, 4: 0.5, 5: 0.3}[level]:  # the sampler's favourite is the gold
         palette.remove(right[0])
         palette.insert(0, right[0])
     answers = list(palette)  # every distinct answer at least once
-    weights = [1 / (r + 1) for r in range(len(palette))]
+    weights = [1 / (r + 1) ** 1.3 for r in range(len(palette))]  # Zipf-like: rank r drawn ~ 1/r^1.3
     answers += rng.choices(palette, weights, k=samples - len(palette) - samples // 40)
     answers += [None] * (samples // 40)  # unfinished samples
     rng.shuffle(answers)
@@ -231,49 +232,62 @@ def _stage_pairwise(args) -> dict:
             "pairwise_s": time.perf_counter() - t0}
 
 
-def _stage_grade_e2h(args) -> dict:
-    from e2h import grading
-
-    pairs = json.loads(Path(args.pairs).read_text())
-    verdicts = grading.grade_many([p for _, p in pairs], [g for g, _ in pairs], workers=args.workers,
-                                  progress=False)
-    Path(args.verdicts).write_text(json.dumps(verdicts))
-    return {"stats": grading.grading_stats()}
-
-
-def _stage_grade_prm800k(args) -> dict:
-    sys.path[:0] = [args.prm800k] + ([args.prm800k_deps] if args.prm800k_deps else [])
-    from grading.grader import grade_answer  # PRM800K's grader, from the copy outside this repository
-
-    pairs = json.loads(Path(args.pairs).read_text())
-    verdicts = [bool(grade_answer(p, g)) for g, p in pairs]
-    Path(args.verdicts).write_text(json.dumps(verdicts))
-    return {}
+# The two graders, each alone in a fresh interpreter: nothing else imported, nothing warm.
+GRADER_PROGRAMS = {
+    "e2h": """
+import json, sys
+from e2h.grading import grade_many
+pairs = json.load(open(sys.argv[1]))
+json.dump(grade_many([p for _, p in pairs], [g for g, _ in pairs], progress=False), open(sys.argv[2], "w"))
+""",
+    "prm800k": """
+import json, sys
+from grading.grader import grade_answer
+pairs = json.load(open(sys.argv[1]))
+json.dump([bool(grade_answer(p, g)) for g, p in pairs], open(sys.argv[2], "w"))
+""",
+}
 
 
-STAGES = {"pool": _stage_pool, "pairwise": _stage_pairwise, "e2h": _stage_grade_e2h, "prm800k": _stage_grade_prm800k}
+STAGES = {"pool": _stage_pool, "pairwise": _stage_pairwise}
 
 
-def _run_stage(stage: str, args, **extra) -> tuple[dict, float, float]:
-    """Run one stage in a fresh process: (its result, wall seconds, CPU seconds of it and its descendants)."""
-    cmd = [sys.executable, __file__, "--stage", stage]
-    for name, value in {**vars(args), **extra}.items():
-        if name != "stage" and value is not None and value is not False:
-            cmd += [f"--{name.replace('_', '-')}"] + ([] if value is True else [str(value)])
+def _timed(cmd: list[str], env: dict) -> tuple[str, float, float]:
+    """Run ``cmd``: (its stdout, wall seconds, CPU seconds of it and all its descendants)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1", **env})
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode:
-        raise SystemExit(f"stage {stage} failed:\n{out.stderr[-4000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return json.loads(out.stdout.strip().splitlines()[-1]), wall, cpu
+        raise SystemExit(f"{' '.join(cmd[:3])} failed:\n{out.stderr[-4000:]}")
+    return out.stdout, wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _run_grader(who: str, pairs_path: Path, verdicts_path: Path, args) -> tuple[float, float]:
+    if who == "e2h":
+        path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    else:  # PRM800K's grader from the copy outside this repository, never vendored
+        path = os.pathsep.join(p for p in (args.prm800k, args.prm800k_deps) if p)
+    _, wall, cpu = _timed([sys.executable, "-c", GRADER_PROGRAMS[who], str(pairs_path), str(verdicts_path)],
+                          {"PYTHONPATH": path})
+    return wall, cpu
+
+
+def _run_stage(stage: str, args, **extra) -> tuple[dict, float, float]:
+    """Run one stage of this script in a fresh process: (its result, wall seconds, CPU seconds with children)."""
+    cmd = [sys.executable, __file__, "--stage", stage]
+    for name, value in {**vars(args), **extra}.items():
+        if name not in ("stage", "append") and value is not None and value is not False:
+            cmd += [f"--{name.replace('_', '-')}"] + ([] if value is True else [str(value)])
+    out, wall, cpu = _timed(cmd, {})
+    return json.loads(out.strip().splitlines()[-1]), wall, cpu
 
 
 def math500_pairs(rows: list[dict]) -> list[tuple[str, str]]:
-    """The distinct pairs of benchmarks/grading_vs_math_verify.py: each gold against its boxed answer, correct
-    rewrites, wrong variants (three other problems' golds among them) and the hand-written case table."""
+    """The MATH500 pairs of benchmarks/grading_vs_math_verify.py: each gold against its boxed answer, correct
+    rewrites and wrong variants (three other problems' golds among them); not the hand-written case table, which
+    collects the graders' differences on purpose."""
     from grading import wrong_variants
 
     from e2h.format import last_boxed
@@ -286,10 +300,6 @@ def math500_pairs(rows: list[dict]) -> list[tuple[str, str]]:
         pairs.setdefault((gold, last_boxed(row["solution"])), None)
         for pred in correct_variants(gold) + wrong_variants(gold, rng.sample(golds, 3)):
             pairs.setdefault((gold, pred), None)
-    for line in (ROOT / "tests" / "grading_cases.tsv").read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            gold, pred, _, _ = line.split("\t")
-            pairs.setdefault((gold, pred), None)
     return list(pairs)
 
 
@@ -301,7 +311,7 @@ def _side_by_side(name: str, pairs: list, args, tmp: Path, rounds: int) -> list[
     for _ in range(rounds):
         for who in ("e2h", "prm800k"):
             out = tmp / f"{name}-{who}.verdicts.json"
-            _, wall, cpu = _run_stage(who, args, pairs=path, verdicts=out)
+            wall, cpu = _run_grader(who, path, out, args)
             results[who].append((wall, cpu, os.getloadavg()[0]))
             verdicts[who] = json.loads(out.read_text())
     agree = sum(a == b for a, b in zip(verdicts["e2h"], verdicts["prm800k"]))
@@ -326,7 +336,7 @@ def main() -> None:
     parser.add_argument("--prm800k", default=None, help="PRM800K's prm800k/ folder (holding grading/grader.py)")
     parser.add_argument("--prm800k-deps", default=None, help="a folder on PYTHONPATH for its pylatexenc")
     parser.add_argument("--append", default=None, help="markdown file to append the results to")
-    for hidden in ("stage", "pool", "out-keys", "pairs", "verdicts"):
+    for hidden in ("stage", "pool", "out-keys"):
         parser.add_argument(f"--{hidden}", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stage:
@@ -362,20 +372,23 @@ def main() -> None:
             f"fingerprints in children {res['grouping_stats'].get('fingerprints', 0):,}, sympy calls "
             f"{res['grouping_stats'].get('symbolic_calls', 0):,}",
         ]
+        print("\n".join(lines), flush=True)
         if args.pairwise:
             pw, pw_wall, _ = _run_stage("pairwise", args, **stage_args)
             lines.append(f"- pairwise grouping (every cluster compared) on the first {pw['problems']} problems "
                          f"({pw['wrong_distinct']:,} distinct wrong answers, {pw['merged']:,} merged into another): "
                          f"{pw['pairwise_s']:.1f} s; clusters differing from the keyed grouping: {pw['mismatches']}")
+            print(lines[-1], flush=True)
         if args.prm800k:
             rng = random.Random(1)
             pool_pairs = list(df[["gold", "answer"]].dropna().drop_duplicates().itertuples(index=False, name=None))
             pool_pairs = rng.sample(pool_pairs, min(args.pool_pairs, len(pool_pairs)))
             for name, pairs in (("MATH500-derived pairs", math500_pairs(rows)), ("pool pairs", pool_pairs)):
+                start = len(lines)
                 lines.append(f"- cold grading of {len(pairs):,} distinct {name}, each run in a fresh process "
                              f"(e2h's children included), alternately:")
                 lines += _side_by_side(name.split()[0], pairs, args, tmp, args.rounds)
-    print("\n".join(lines))
+                print("\n".join(lines[start:]), flush=True)
     if args.append:
         header = (f"\n## Grading at paper scale\n\nMachine: {os.cpu_count()}-core CPU ({platform.machine()}), "
                   f"python {platform.python_version()}. Date: {datetime.date.today().isoformat()}. Command: "
