@@ -16,6 +16,7 @@ Stages call :func:`validate_pool` before writing; errors name the file, the row 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -162,8 +163,6 @@ def add_answer_keys(df: pd.DataFrame, *, equivalence: bool = True, timeout: floa
     (default ``group.MAX_CALLS``); answers it leaves unmerged are counted in ``report`` (a dict, filled with the
     counts of :func:`group_answers`) and warned about. ``equivalence=False`` keeps the normalized strings only.
     """
-    import warnings
-
     from e2h.grading import normalize_answer  # the string work needs no sympy; the grader's children do
     from e2h.grading.group import MAX_CALLS, group_answers
 
@@ -171,26 +170,31 @@ def add_answer_keys(df: pd.DataFrame, *, equivalence: bool = True, timeout: floa
     norm = pd.Series([None if a is None or (isinstance(a, float) and np.isnan(a)) else normalize_answer(a)
                       for a in out["answer"]], index=out.index, dtype=object)
     order = _answer_order(out, norm)
-    right_key: dict = {}
-    wrong: dict = {}
+    right_key: dict = {}  # problem -> its most frequent correct answer
+    wrong: dict = {}  # problem -> its other answers, most frequent first
     for pid, answer, correct in zip(order["problem_id"], order["norm"], order["correct"]):
         if correct:  # all equivalent to the reference answer, hence to each other
             right_key.setdefault(pid, answer)
         else:
             wrong.setdefault(pid, []).append(answer)
-    mapping: dict = {}
-    counts = {}
+    clusters: dict = {}
+    counts: dict = {}
     if equivalence:
-        mapping, counts = group_answers(wrong, timeout=timeout, workers=workers,
-                                        max_calls=MAX_CALLS if max_calls is None else max_calls, progress=progress)
+        bound = MAX_CALLS if max_calls is None else max_calls
+        clusters, counts = group_answers(wrong, timeout=timeout, workers=workers, max_calls=bound,
+                                         progress=progress)
         if counts["unmerged"]:
             warnings.warn(f"add_answer_keys: {counts['unmerged']} answer(s) in {counts['problems_at_bound']} "
-                          f"problem(s) were left unmerged at the bound of {max_calls or MAX_CALLS} grader calls "
-                          "per problem", RuntimeWarning, stacklevel=2)
+                          f"problem(s) were left unmerged at the bound of {bound} grader calls per problem",
+                          RuntimeWarning, stacklevel=2)
     if report is not None:
         report.update(counts)
     correct = dict(zip(zip(order["problem_id"], order["norm"]), order["correct"]))
-    keys = [None if a is None else right_key[pid] if correct[(pid, a)] else mapping.get(pid, {}).get(a, a)
-            for pid, a in zip(out["problem_id"], norm)]
-    out["answer_key"] = pd.Series(keys, index=out.index, dtype=object)
+
+    def key(pid, answer):
+        if answer is None:
+            return None
+        return right_key[pid] if correct[(pid, answer)] else clusters.get(pid, {}).get(answer, answer)
+    out["answer_key"] = pd.Series([key(pid, a) for pid, a in zip(out["problem_id"], norm)], index=out.index,
+                                  dtype=object)
     return out

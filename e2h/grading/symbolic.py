@@ -3,6 +3,9 @@
 Parsing is latex2sympy2_extended's (the parser math-verify uses); this module only decides equality: decimals are
 made exact rationals, numbers are first compared numerically (a cheap rejection), and equality must then be
 proven: ``simplify(a - b) == 0`` as in PRM800K, or ``(a - b).equals(0)`` for constants simplify cannot close.
+Before simplify, cheaper steps that reach the same verdict: the difference rebuilt with sympy's evaluation is 0
+(a proof); a difference with symbols is clearly nonzero at the fixed point (equal functions are equal there); a
+difference that is a rational function is decided by ``cancel`` (a normal form, and simplify's own first step).
 
 Parsing is most of a cold grader's time (ANTLR's Python runtime), so it is made cheaper without changing what it
 returns: each element is parsed once per child (a pool compares one gold with hundreds of answers), and first with
