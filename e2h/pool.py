@@ -16,6 +16,7 @@ Stages call :func:`validate_pool` before writing; errors name the file, the row 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -135,50 +136,65 @@ def write_pool(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     return write_parquet(path, df)
 
 
-def _cluster(answers: list[str], same) -> dict[str, str]:
-    """Map each answer to the first answer of its equivalence cluster (answers given most frequent first)."""
-    reps: list[str] = []
-    out = {}
-    for a in answers:
-        for r in reps:
-            if same(a, r):
-                out[a] = r
-                break
-        else:
-            reps.append(a)
-            out[a] = a
-    return out
+def _answer_order(df: pd.DataFrame, norm: pd.Series) -> pd.DataFrame:
+    """One row per (problem, normalized answer): its count, whether any of its samples is correct, in each
+    problem's order of most frequent first (ties: the answer that came first)."""
+    frame = pd.DataFrame({"problem_id": df["problem_id"].to_numpy(), "norm": norm.to_numpy(),
+                          "correct": df["correct"].to_numpy(), "pos": np.arange(len(df))})
+    frame = frame[norm.notna().to_numpy()]
+    agg = frame.groupby(["problem_id", "norm"], sort=False).agg(
+        count=("pos", "size"), first=("pos", "min"), correct=("correct", "any")).reset_index()
+    problem_first = agg.groupby("problem_id", sort=False)["first"].transform("min")
+    return agg.assign(problem_first=problem_first).sort_values(
+        ["problem_first", "count", "first"], ascending=[True, False, True], kind="stable")
 
 
 def add_answer_keys(df: pd.DataFrame, *, equivalence: bool = True, timeout: float = 5.0,
-                    progress: bool = True) -> pd.DataFrame:
+                    max_calls: int | None = None, workers: int | None = None, progress: bool = True,
+                    report: dict | None = None) -> pd.DataFrame:
     """Return a copy of ``df`` with ``answer_key``: the normalized answer, merged across grader-equivalent answers.
 
     Within a problem, every answer graded correct is equivalent to the reference answer, so those share one key
-    (the most frequent of them). The remaining distinct normalized answers are compared with the grader, most
-    frequent first, against one representative of each cluster found so far. ``equivalence=False`` keeps the
-    normalized strings only (fast; for very large pools such as OpenAI's 1,860 samples per problem).
+    (the most frequent of them). The remaining distinct normalized answers, most frequent first (ties: the first
+    seen), are grouped as the grader decides (:func:`e2h.grading.group.group_answers`): each joins the first
+    cluster whose first answer the grader holds equal to it, either way round; keys of the answers spare the
+    comparisons that cannot succeed, so the clusters are those of comparing with every cluster, in near-linear
+    time, on ``workers`` grader children (default all cores). ``max_calls`` bounds the grader calls per problem
+    (default ``group.MAX_CALLS``); answers it leaves unmerged are counted in ``report`` (a dict, filled with the
+    counts of :func:`group_answers`) and warned about. ``equivalence=False`` keeps the normalized strings only.
     """
-    from e2h.progress import tqdm
-
-    from e2h.grading import grade, normalize_answer  # lazy: the grader pulls in sympy
+    from e2h.grading import normalize_answer  # the string work needs no sympy; the grader's children do
+    from e2h.grading.group import MAX_CALLS, group_answers
 
     out = df.copy()
-    norm = out["answer"].map(lambda a: None if a is None or (isinstance(a, float) and np.isnan(a))
-                             else normalize_answer(a))
-    keys = pd.Series(norm.to_numpy(), index=out.index, dtype=object)
-    groups = out.groupby("problem_id", sort=False).indices
-    for pid, rows in tqdm(groups.items(), desc="answer keys", disable=not progress, total=len(groups)):
-        sub = norm.iloc[rows]
-        ok = out["correct"].to_numpy()[rows]
-        counts = sub[sub.notna()].value_counts()
-        mapping: dict = {}
-        right = [a for a in counts.index if ok[(sub == a).to_numpy()].any()]
-        for a in right:  # all equivalent to the reference answer, hence to each other
-            mapping[a] = right[0]
-        if equivalence:
-            wrong = [a for a in counts.index if a not in mapping]
-            mapping.update(_cluster(wrong, lambda a, b: grade(a, b, timeout=timeout) or grade(b, a, timeout=timeout)))
-        keys.iloc[rows] = sub.map(lambda a: mapping.get(a, a) if a is not None else None).to_numpy()
-    out["answer_key"] = keys.where(keys.notna(), None)
+    norm = pd.Series([None if a is None or (isinstance(a, float) and np.isnan(a)) else normalize_answer(a)
+                      for a in out["answer"]], index=out.index, dtype=object)
+    order = _answer_order(out, norm)
+    right_key: dict = {}  # problem -> its most frequent correct answer
+    wrong: dict = {}  # problem -> its other answers, most frequent first
+    for pid, answer, correct in zip(order["problem_id"], order["norm"], order["correct"]):
+        if correct:  # all equivalent to the reference answer, hence to each other
+            right_key.setdefault(pid, answer)
+        else:
+            wrong.setdefault(pid, []).append(answer)
+    clusters: dict = {}
+    counts: dict = {}
+    if equivalence:
+        bound = MAX_CALLS if max_calls is None else max_calls
+        clusters, counts = group_answers(wrong, timeout=timeout, workers=workers, max_calls=bound,
+                                         progress=progress)
+        if counts["unmerged"]:
+            warnings.warn(f"add_answer_keys: {counts['unmerged']} answer(s) in {counts['problems_at_bound']} "
+                          f"problem(s) were left unmerged at the bound of {bound} grader calls per problem",
+                          RuntimeWarning, stacklevel=2)
+    if report is not None:
+        report.update(counts)
+    correct = dict(zip(zip(order["problem_id"], order["norm"]), order["correct"]))
+
+    def key(pid, answer):
+        if answer is None:
+            return None
+        return right_key[pid] if correct[(pid, answer)] else clusters.get(pid, {}).get(answer, answer)
+    out["answer_key"] = pd.Series([key(pid, a) for pid, a in zip(out["problem_id"], norm)], index=out.index,
+                                  dtype=object)
     return out

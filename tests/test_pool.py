@@ -83,3 +83,30 @@ def test_correct_answers_vote_together_even_when_written_differently():
                        "answer": ["0.5", "1/2", "2", "2"], "correct": [True, True, False, False]})
     keys = add_answer_keys(df, equivalence=False, progress=False)["answer_key"].tolist()
     assert keys[0] == keys[1] and keys[2] == keys[3] and keys[0] != keys[2]
+
+
+def _spelled_pool() -> pd.DataFrame:
+    answers = ["2\\sqrt{2}", "\\sqrt{8}", "\\sqrt{8}", "\\frac{1}{2}", "0.5", "\\frac{2}{4}", "2^{-1}", "7", "7", None,
+               "(x+1)^2", "x^2+2x+1"]
+    return pd.DataFrame({"problem_id": "p", "level": 5, "split": "test", "sample_idx": range(len(answers)),
+                         "text": "", "answer": answers, "correct": [a == "7" for a in answers]})
+
+
+def test_answer_keys_follow_the_grader_most_frequent_first():
+    report = {}
+    keyed = add_answer_keys(_spelled_pool(), progress=False, report=report)
+    keys = dict(zip(keyed["answer"], keyed["answer_key"]))
+    assert keys["2\\sqrt{2}"] == keys["\\sqrt{8}"] == "\\sqrt{8}"  # \sqrt{8} is the more frequent spelling
+    assert keys["0.5"] == keys["\\frac{1}{2}"] == keys["2^{-1}"] == "\\frac{1}{2}"  # 0.5 and 1/2: one normal form
+    assert keys["\\frac{2}{4}"] == "\\frac{2}{4}"  # unreduced: not 1/2's answer (nor 2^{-1}'s, which joined 1/2)
+    assert keys["(x+1)^2"] == keys["x^2+2x+1"] and keys["7"] == "7" and keyed["answer_key"][9] is None
+    assert report == {"answers": 7, "keyless": 0, "calls": report["calls"], "unmerged": 0, "problems_at_bound": 0}
+    assert report["calls"] <= 4  # keys leave a handful of grader calls out of 7 * 6 / 2
+
+
+def test_answer_keys_at_the_bound_warn_and_count_what_is_left():
+    report = {}
+    with pytest.warns(RuntimeWarning, match="left unmerged at the bound of 1 grader calls"):
+        keyed = add_answer_keys(_spelled_pool(), progress=False, max_calls=1, report=report)
+    assert report["unmerged"] >= 1 and report["problems_at_bound"] == 1
+    validate_pool(keyed)

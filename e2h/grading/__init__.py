@@ -32,7 +32,8 @@ Verdict (:func:`grade`), each rule with its reason:
 6. Otherwise sympy decides: both sides are parsed by latex2sympy2_extended (no home-made LaTeX parser), decimals
    become exact, angles in degrees become radians, and ``simplify(gold - pred) == 0`` must hold (equations and
    matrices side by side). This is where ``\\sqrt{8}`` answers ``2\\sqrt{2}`` and ``\\frac{\\sqrt{3}}{3}`` answers
-   ``\\frac{1}{\\sqrt{3}}``.
+   ``\\frac{1}{\\sqrt{3}}``. Shortcuts that change no verdict come first: plain arithmetic whose values differ
+   (``numeric``, in the caller) is told apart without sympy; each element is parsed once per child.
 
 Time bound: rules 1-5 are linear string work in the caller (milliseconds; answers over 20,000 characters or nested
 over 32 deep are compared as plain strings). Rule 6 runs in a child process. ``timeout`` (default 5 s) is the sympy
@@ -45,6 +46,9 @@ and never cached (``grade_many`` retries such pairs when its children are free).
 ``timeout + STARVE_GRACE`` plus a small constant once it has a ready child, and within ``LOAD_ALLOWANCE`` more
 whatever happens, in any thread, kernel or worker process; and load can withhold a verdict but never change one, so
 a pool graded under load gets the verdicts it gets alone.
+
+Answer grouping (:mod:`e2h.grading.group`, behind ``e2h.pool.add_answer_keys``) merges a problem's answers as the
+grader decides, comparing only answers whose keys (:mod:`e2h.grading.keys`) agree.
 
 See ``docs/grading.md`` for the design and for how the verdicts differ from math-verify's.
 """

@@ -1,5 +1,8 @@
 """The grader's child process: reads one JSON request per line on stdin, answers one JSON line on stdout.
 
+A request is ``{"id", "g", "p"}`` (is ``p`` equivalent to ``g``? answered ``{"id", "ok", "err"}``) or ``{"id", "k"}``
+(the fingerprint of ``k`` for answer grouping, answered ``{"id", "key", "err"}``).
+
 Started by :mod:`e2h.grading.bounded` as ``python -m e2h.grading._child``; it says it is ready only once sympy is
 imported and warmed up. The parent enforces the time budget by killing this process; here we only cap memory (a
 runaway power raises MemoryError instead of swapping the host), ignore Ctrl-C (the parent decides), and exit when
@@ -43,7 +46,7 @@ def main() -> None:
     os.dup2(2, 1)
     _limit_memory()
     _exit_with_parent(parent)
-    from e2h.grading.symbolic import equivalent  # the slow import (sympy, antlr) happens here, once per child
+    from e2h.grading.symbolic import equivalent, fingerprint  # the slow import (sympy, antlr): once per child
 
     # The first comparison also builds the parser and sympy's caches (0.1 s alone, seconds on a loaded machine):
     # start-up, which must not be charged to the first question's budget.
@@ -52,14 +55,19 @@ def main() -> None:
     proto.write(b'{"ready": true}\n')
     proto.flush()
     for line in sys.stdin.buffer:
-        req_id, ok, err = None, False, None
+        reply = {"id": None, "err": None}
         try:
             req = json.loads(line)
-            req_id = req["id"]
-            ok = bool(equivalent(req["g"], req["p"]))
-        except Exception as exc:  # any parse or sympy failure (MemoryError, RecursionError too): not shown equal
-            err = type(exc).__name__
-        proto.write(json.dumps({"id": req_id, "ok": ok, "err": err}).encode() + b"\n")
+            reply["id"] = req["id"]
+            if "k" in req:
+                reply["key"] = None
+                reply["key"] = fingerprint(req["k"])
+            else:
+                reply["ok"] = False
+                reply["ok"] = bool(equivalent(req["g"], req["p"]))
+        except Exception as exc:  # any parse or sympy failure (MemoryError, RecursionError too): not shown equal,
+            reply["err"] = type(exc).__name__  # and no fingerprint
+        proto.write(json.dumps(reply).encode() + b"\n")
         proto.flush()
 
 

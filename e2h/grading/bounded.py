@@ -121,11 +121,11 @@ class _Child:
             self._ready = True
         return True
 
-    def ask(self, gold: str, pred: str, budget: float, deadline: float) -> tuple[bool | None, float]:
-        """``(verdict, seconds worked)`` from the ready child; verdict None when it worked ``budget`` seconds, or
-        the wall clock reached ``deadline``, without answering (the child must then be killed)."""
+    def ask(self, request: dict, budget: float, deadline: float) -> tuple[dict | None, float]:
+        """``(reply, seconds worked)`` from the ready child; reply None when it worked ``budget`` seconds, or the
+        wall clock reached ``deadline``, without answering (the child must then be killed)."""
         self._next_id += 1
-        self.proc.stdin.write(json.dumps({"id": self._next_id, "g": gold, "p": pred}).encode() + b"\n")
+        self.proc.stdin.write(json.dumps({"id": self._next_id, **request}).encode() + b"\n")
         self.proc.stdin.flush()
         clock = _WorkClock(self.proc.pid)
         while True:
@@ -135,15 +135,15 @@ class _Child:
             # The child cannot work faster than the wall clock runs, so it cannot use up its budget before then.
             line = self._readline(min(now + budget - used + _CLOCK_TICK, deadline))
             if line is not None:
-                return self._verdict(line), clock.used()
+                return self._reply(line), clock.used()
 
-    def _verdict(self, line: bytes) -> bool:
+    def _reply(self, line: bytes) -> dict:
         reply = json.loads(line)
         if reply.get("id") != self._next_id:
             raise RuntimeError(f"grader child answered request {reply.get('id')}, expected {self._next_id}")
         if reply.get("err"):
             bump("symbolic_errors")
-        return bool(reply.get("ok"))
+        return reply
 
     def kill(self) -> None:
         try:
@@ -168,13 +168,17 @@ class ChildPool:
         self._live = 0
         self._closed = False
 
-    def acquire(self, deadline: float) -> _Child | None:
+    def acquire(self, deadline: float, prefer: _Child | None = None) -> _Child | None:
+        """A free child, ``prefer`` if it is free (its parse cache may already hold this caller's gold)."""
         with self._cond:
             while not self._idle and self._live >= self.size:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return None
                 self._cond.wait(remaining)
+            if prefer is not None and prefer in self._idle:
+                self._idle.remove(prefer)
+                return prefer
             if self._idle:
                 return self._idle.pop()
             self._live += 1
@@ -252,6 +256,18 @@ def get_pool(min_size: int = 0) -> ChildPool:
         return _pool
 
 
+# A child costs about 0.6 CPU-seconds before its first answer (sympy's import, ANTLR's tables), about the sympy work
+# of a few hundred questions: a job of fewer questions than this per child is done sooner, all told, by fewer.
+QUESTIONS_PER_CHILD = 200
+
+
+def children_for(questions: int, workers: int | None = None) -> int:
+    """How many children a job of ``questions`` sympy questions should use: one per QUESTIONS_PER_CHILD
+    questions, at least one, at most ``workers`` (default: the CPU count)."""
+    workers = max(1, int(workers or os.cpu_count() or 1))
+    return max(1, min(workers, -(-questions // QUESTIONS_PER_CHILD)))
+
+
 def shutdown() -> None:
     """Kill the idle children now (also runs at exit); a later call starts fresh ones."""
     global _pool
@@ -286,10 +302,13 @@ class Budget:
         return symbolic_equal(gold, pred, self)
 
 
+_last = threading.local()  # the child this thread asked last: successive questions of a thread share a gold
+
+
 def _ready_child(pool: ChildPool, budget: Budget) -> _Child | None:
     """A free child that has imported sympy, waiting no longer than leaves the question its wall time."""
     wait_until = budget.deadline - budget.wall_left
-    child = pool.acquire(wait_until)
+    child = pool.acquire(wait_until, prefer=getattr(_last, "child", None))
     if child is None:
         return None
     try:
@@ -300,41 +319,43 @@ def _ready_child(pool: ChildPool, budget: Budget) -> _Child | None:
     if not ready:  # still importing sympy: keep it (it is not stuck) for the next caller
         pool.release(child, healthy=True)
         return None
+    _last.child = child
     return child
 
 
-def symbolic_equal(gold: str, pred: str, budget: Budget) -> bool:
-    """``symbolic.equivalent(gold, pred)`` run in a child on ``budget``; False when it cannot finish (see Budget)."""
+def _ask(request: dict, budget: Budget, counter: str) -> dict | None:
+    """The child's reply to ``request`` on ``budget``, or None when it cannot finish (see Budget); ``counter``
+    counts the questions asked."""
     if budget.unreached:  # the call gave up on an earlier question: its verdict is no verdict anyway
-        return False
+        return None
     if budget.work_left <= 0:  # spent by an earlier question of this call: do not start (and kill) a child
         budget.timed_out = True
         bump("timeouts")
-        return False
+        return None
     if budget.wall_left <= 0:  # the earlier questions' round trips took the wall time: the machine is starved
         budget.unreached = True
         bump("timeouts_starved")
-        return False
+        return None
     pool = get_pool()
     child = _ready_child(pool, budget)
     if child is None:
         budget.unreached = True
         bump("timeouts_waiting")
-        return False
-    bump("symbolic_calls")
+        return None
+    bump(counter)
     start = time.monotonic()
     try:
-        verdict, used = child.ask(gold, pred, budget.work_left, min(budget.deadline, start + budget.wall_left))
+        reply, used = child.ask(request, budget.work_left, min(budget.deadline, start + budget.wall_left))
     except (EOFError, OSError, ValueError, RuntimeError):  # crashed (segfault, OOM kill) or garbled reply
         bump("child_crashes")
         pool.release(child, healthy=False)
-        return False
+        return {}  # an answer of sorts: the child died on this question, which is no "not reached"
     except BaseException:  # interrupted mid-call: the child's state is unknown
         pool.release(child, healthy=False)
         raise
     budget.work_left -= used
     budget.wall_left -= time.monotonic() - start
-    if verdict is None:
+    if reply is None:
         pool.release(child, healthy=False)
         if budget.work_left <= 0:
             budget.timed_out = True
@@ -342,6 +363,18 @@ def symbolic_equal(gold: str, pred: str, budget: Budget) -> bool:
         else:  # the wall clock ran out first: other load starved the child, the question is not at fault
             budget.unreached = True
             bump("timeouts_starved")
-        return False
+        return None
     pool.release(child, healthy=True)
-    return verdict
+    return reply
+
+
+def symbolic_equal(gold: str, pred: str, budget: Budget) -> bool:
+    """``symbolic.equivalent(gold, pred)`` run in a child on ``budget``; False when it cannot finish (see Budget)."""
+    reply = _ask({"g": gold, "p": pred}, budget, "symbolic_calls")
+    return bool(reply and reply.get("ok"))
+
+
+def symbolic_fingerprint(text: str, budget: Budget) -> list | None:
+    """``symbolic.fingerprint(text)`` run in a child on ``budget``; None when it has none or cannot finish."""
+    reply = _ask({"k": text}, budget, "fingerprints")
+    return reply.get("key") if reply else None

@@ -1,5 +1,8 @@
 """Comparing two normalized answers: shape first, then PRM800K's per-element rules, then sympy (via a callback).
 
+Before sympy, two elements of plain arithmetic whose values differ are told apart in-process
+(:mod:`e2h.grading.numeric`): sympy proves equality only of equal values, so this changes no verdict.
+
 The verdict depends only on the two normalized strings, which is what lets :func:`e2h.grading.grade_many` cache
 verdicts by (normalized gold, normalized pred).
 """
@@ -10,6 +13,7 @@ import re
 from collections import Counter
 from typing import Callable
 
+from e2h.grading import numeric
 from e2h.grading.audit import bump
 from e2h.grading.structure import Atom, Matrix, Seq, parse
 
@@ -73,6 +77,20 @@ def _letters(s: str) -> set[str]:
     return {c for c in _COMMAND_RE.sub("", s) if c.isalpha()}
 
 
+def is_integer(s: str) -> bool:
+    """An integer literal: by the integer rule below it equals no element but itself."""
+    return _INT_RE.fullmatch(s) is not None
+
+
+def compared_as_string(s: str) -> bool:
+    """Whether the rules below compare the element ``s`` as a plain string against every other element, whatever
+    that element is: an infinity, more than two letters, digits a space apart, a hazard for sympy, or so long that
+    with any other non-empty element it passes the length cap. (Answer grouping relies on this: such an element
+    groups with no other, so its own spelling is its key.)"""
+    return ("\\infty" in s or len(_letters(s)) > 2 or _JUXTAPOSED_DIGITS_RE.search(s) is not None
+            or len(s) >= _MAX_SYMBOLIC_CHARS or _HAZARD_RE.search(s) is not None)
+
+
 def atoms_equal(g: str, p: str, symbolic: Symbolic) -> bool:
     """One element against one element, with PRM800K's conservative rules before any sympy."""
     if g == p:
@@ -94,5 +112,8 @@ def atoms_equal(g: str, p: str, symbolic: Symbolic) -> bool:
         return False
     if len(g) + len(p) > _MAX_SYMBOLIC_CHARS or _HAZARD_RE.search(g) or _HAZARD_RE.search(p):
         bump("guarded")
+        return False
+    if numeric.differ(g, p):  # plain arithmetic with different values: sympy could not prove them equal
+        bump("numeric_verdicts")
         return False
     return symbolic(g, p)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Sequence
 
 from e2h.progress import tqdm
@@ -31,10 +31,13 @@ _cache_lock = threading.Lock()
 
 
 def clear_cache() -> None:
-    """Forget every cached verdict and timeout (normalization stays memoized)."""
+    """Forget every cached verdict, timeout and answer key, and the memo of normalization."""
+    from e2h.grading import keys
+
     with _cache_lock:
         _cache.clear()
         _timeouts.clear()
+    keys.clear()
     normalize_answer.cache_clear()
 
 
@@ -149,15 +152,28 @@ def grade_many(preds: Sequence[str | None] | Iterable[str | None], golds: Sequen
 
 
 def _decide_in_children(keys: list, workers: int, timeout: float, verdicts: dict, budgets: dict, bar) -> None:
-    """Pass 2: the pairs that need sympy, one thread per child; then, with the children free, one retry each for
-    the pairs that got no verdict (a machine too busy to give them a child or CPU in time)."""
-    pool = bounded.get_pool(min_size=workers)
-    pool.warm(min(workers, len(keys)))
-    with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as executor:
-        futures = {executor.submit(_decide, key, timeout): key for key in keys}
-        for future in as_completed(futures):
-            verdicts[futures[future]], budgets[futures[future]] = future.result()
-            bar.update()
+    """Pass 2: the pairs that need sympy, one thread per child, each thread taking all the pairs of one gold in a
+    row (its child parses the gold once); then, with the children free, one retry each for the pairs that got no
+    verdict (a machine too busy to give them a child or CPU in time). Fewer children than ``workers`` start for a
+    small job: a child's start-up costs more than a few hundred questions (``bounded.children_for``)."""
+    children = bounded.children_for(len(keys), workers)
+    pool = bounded.get_pool(min_size=children)
+    pool.warm(children)
+    by_gold: dict[str, list] = {}
+    for key in keys:
+        by_gold.setdefault(key[0], []).append(key)
+    lock = threading.Lock()
+
+    def run(group: list) -> None:
+        for key in group:
+            verdict, budget = _decide(key, timeout)
+            with lock:
+                verdicts[key], budgets[key] = verdict, budget
+                bar.update()
+
+    with ThreadPoolExecutor(max_workers=children) as executor:
+        for future in [executor.submit(run, g) for g in sorted(by_gold.values(), key=len, reverse=True)]:
+            future.result()
     for key in [k for k in keys if budgets[k].unreached and not verdicts[k]]:
         bump("retries")
         verdicts[key], budgets[key] = _decide(key, timeout)
