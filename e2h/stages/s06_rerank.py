@@ -46,7 +46,7 @@ def slip_tables(p, pool: pd.DataFrame) -> pd.DataFrame | None:
         return None
     from e2h.slips import slip_auroc
 
-    problems = {str(q["unique_id"]): q["problem"] for q in load_split(p, "test")}
+    problems = {str(q["unique_id"]): q["problem"] for q in load_split(p, p.data.eval_split)}
     stepwise = [n for n in reward_models(pool) if pool[f"scores_{n}"].map(len).gt(1).any()]  # not the ORM
     return pd.concat([slip_auroc(pool, f"scores_{n}", problems).assign(rm=n) for n in stepwise])
 
@@ -137,7 +137,7 @@ def checker_vote_table(p, pool: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Embedded task: majority against the checker's and the arithmetic-blind reader's weighted votes."""
     from e2h.slips import checker_vote
 
-    problems = {str(q["unique_id"]): q["problem"] for q in load_split(p, "test")}
+    problems = {str(q["unique_id"]): q["problem"] for q in load_split(p, p.data.eval_split)}
     return checker_vote(pool, problems, seed=seed)
 
 
