@@ -135,8 +135,11 @@ def init_path(p) -> str:
     return str(layout(p).policy) if init == "sft" else init
 
 
-def train_reward(p, kind: str, *, out_dir: str | Path | None = None, accelerator=None) -> Path:
-    """Train one reward model (``prm``, ``orm``, ``oprm`` or an ``*_all`` reference) into ``rm/<kind>/``."""
+def train_reward(p, kind: str, *, out_dir: str | Path | None = None, accelerator=None, callback=None,
+                 callback_every: int = 0) -> Path:
+    """Train one reward model (``prm``, ``orm``, ``oprm`` or an ``*_all`` reference) into ``rm/<kind>/``;
+    ``callback(step, model)`` every ``callback_every`` steps (``e2h.training.loop.train``: studies save checkpoints
+    with it)."""
     from e2h.models import load_model
     from e2h.plots import save_loss_curve
     from e2h.training.loop import make_accelerator, train
@@ -153,7 +156,7 @@ def train_reward(p, kind: str, *, out_dir: str | Path | None = None, accelerator
     meta = {"kind": kind, "scores": "outcome" if base == "orm" else "steps", "label_layout": p.reward.label_layout,
             "init_from": init, "examples": len(examples), "params_digest": p.digest(), **info}
     record = train(model, tok, examples, p.reward, out, kind="reward", desc=kind.upper(), accelerator=acc,
-                   extra_json={META: meta})
+                   extra_json={META: meta}, callback=callback, callback_every=callback_every)
     if acc.is_main_process:
         save_loss_curve(record, out / "loss_curve.png", title=kind.upper())
     return out
