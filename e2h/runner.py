@@ -121,7 +121,10 @@ def run_stage(notebook: Path, params_file: Path, run_dir: Path, digest: str, *, 
     try:
         papermill.execute_notebook(str(notebook), str(out), parameters={"params_file": str(params_file)},
                                    kernel_name=kernel, cwd=str(notebook.parent), progress_bar=False,
-                                   kernel_manager_class=_kernel_manager_class())
+                                   kernel_manager_class=_kernel_manager_class(),
+                                   # The notebook is saved by then; a graceful stop of a busy machine's kernel
+                                   # ends in an interrupt that the kernel reports as an error line.
+                                   shutdown_kernel="immediate")
         status = "ok"
     finally:
         wall = time.time() - t0
