@@ -1,4 +1,4 @@
-"""The command line: ``python -m e2h run | seeds | weights`` (``python -m e2h <command> -h`` for each)."""
+"""The command line: ``python -m e2h run | seeds | weights | base`` (``python -m e2h <command> -h`` for each)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,9 @@ def parser() -> argparse.ArgumentParser:
     w = sub.add_parser("weights", help="train a params file's policy and reward models (stages 00-03) and ship them")
     w.add_argument("params", help="params YAML, e.g. params/default-train.yaml")
     w.add_argument("folder", help="where the weights and their MANIFEST.json go, e.g. weights/default")
+    b = sub.add_parser("base", help="build a params file's pretrained tiny base model and ship it alone")
+    b.add_argument("params", help="params YAML with model.base: tiny, e.g. params/base.yaml")
+    b.add_argument("folder", help="where the base and its MANIFEST.json go, e.g. weights/base")
     return ap
 
 
@@ -50,6 +53,21 @@ def ship_weights(params_file: str, dest: str) -> int:
     return 0
 
 
+def ship_base(params_file: str, dest: str) -> int:
+    """Build the params file's pretrained tiny base and ship it (``e2h.stages.shipping.export_base``)."""
+    from e2h.io import check_replaceable, run_lock
+    from e2h.params import load_params
+    from e2h.stages.shipping import export_base
+    from e2h.weights import MANIFEST, verify
+
+    check_replaceable(dest, MANIFEST)
+    with run_lock(load_params(params_file).run_dir):
+        out = export_base(params_file, dest)
+    total = sum(m["bytes"] for m in verify(out)["files"].values())
+    print(f"[e2h] base of {params_file} in {out} ({total / 1e6:.1f} MB)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -59,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_seeds(args.params, args.seeds)
         if args.command == "weights":
             return ship_weights(args.params, args.folder)
+        if args.command == "base":
+            return ship_base(args.params, args.folder)
         from e2h.runner import run
 
         walls = run(args.params, stages=args.stages, force=args.force, html=args.html, notebooks_dir=args.notebooks,

@@ -299,6 +299,9 @@ class Params:
         if d.get("weights") and (Path(d["weights"]) / "MANIFEST.json").is_file():
             # regenerated weights in the same folder make a new run
             d["weights"] = hashlib.sha256((Path(d["weights"]) / "MANIFEST.json").read_bytes()).hexdigest()
+        base = d.get("model", {}).get("base")
+        if base and base != "tiny" and (Path(base) / "MANIFEST.json").is_file():  # a shipped base, the same way
+            d["model"] = {**d["model"], "base": hashlib.sha256((Path(base) / "MANIFEST.json").read_bytes()).hexdigest()}
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -485,6 +488,9 @@ def load_params(path: str | os.PathLike, overrides: dict | None = None) -> Param
                               f"'-' (it names the folder runs_dir/<name>, so no path)")
         if params.stages is not None:
             parse_stage_spec(params.stages, "stages:")
+        # A base model that is a folder of the project (a shipped base) is read from any working directory.
+        if params.model.base != "tiny" and (project_root(path) / params.model.base).is_dir():
+            params.model.base = str((project_root(path) / params.model.base).resolve())
         if params.data.source == "math" and params.data.data_dir is None:
             params.data.data_dir = os.environ.get("E2H_DATA_DIR")
             if not params.data.data_dir:
