@@ -242,6 +242,9 @@ class RerankParams:
     methods: list[Literal["majority", "best_of_n", "weighted", "pass@n", "single"]] = field(
         default_factory=lambda: ["majority", "best_of_n", "weighted", "pass@n", "single"])
     ci_level: float = fraction(0.95, low_open=True, high_open=True)
+    # A voting tie: "priority" goes to the answer of higher seeded priority (one draw); "expected" is credited
+    # with its expectation under random tie-breaking (the share of the tied answers that is correct).
+    ties: Literal["priority", "expected"] = added_field("priority")
 
 
 @dataclass

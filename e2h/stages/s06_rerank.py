@@ -55,7 +55,8 @@ def rerank_tables(p) -> RerankTables:
     """Compute and write every table of stage 06 from the scored pool."""
     r, where = p.rerank, layout(p)
     pool = scored_pool(p)
-    res = resample(pool, methods=r.methods, aggs=r.aggregators, ns=r.ns, resamples=r.resamples, seed=r.seed)
+    res = resample(pool, methods=r.methods, aggs=r.aggregators, ns=r.ns, resamples=r.resamples, seed=r.seed,
+                   ties=r.ties)
     curves, differences = res.table(r.ci_level), res.differences(level=r.ci_level)
     auroc = evaluator_auroc(pool, aggs=[a for a in ("min", "prod") if a in r.aggregators] or r.aggregators[:1],
                             resamples=min(r.resamples, 200), seed=r.seed, level=r.ci_level)
