@@ -217,6 +217,9 @@ class RewardParams(TrainParams):
     epochs: int = positive(2)
     # Of the PRM data, kept out of training for the step AUROC in the notebook.
     heldout_fraction: float = fraction(0.1, high_open=True)
+    # The all-levels references (prm_all ...) train on as many solutions as their easy counterpart, a seeded
+    # subsample of every level's: false gives them all levels' data (twice the easy data in the default).
+    match_full_size: bool = added_field(False)
 
 
 @dataclass
