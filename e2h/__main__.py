@@ -26,6 +26,11 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("seeds", help="run a params file under more seeds and pool the differences with majority")
     s.add_argument("params", help="params YAML, e.g. params/default.yaml (run as it is, plus once per seed)")
     s.add_argument("--seeds", type=int, nargs="+", default=[1, 2], help="the extra seeds (default: 1 2)")
+    s.add_argument("--only-seeds", action="store_true", help="run the extra seeds only, not the file as it is")
+    s.add_argument("--retrain-base", type=int, default=0, metavar="K",
+                   help="the first K seeds build and pretrain their own base (from --base-params)")
+    s.add_argument("--base-params", default=None, help="params file whose model section builds a base")
+    s.add_argument("--summaries", default=None, help="folder for each run's summary CSV, written as it lands")
     w = sub.add_parser("weights", help="train a params file's policy and reward models (stages 00-03) and ship them")
     w.add_argument("params", help="params YAML, e.g. params/default-train.yaml")
     w.add_argument("folder", help="where the weights and their MANIFEST.json go, e.g. weights/default")
@@ -74,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "seeds":
             from e2h.seeds import run_seeds
 
-            return run_seeds(args.params, args.seeds)
+            return run_seeds(args.params, args.seeds, include_self=not args.only_seeds,
+                             retrain_base=args.retrain_base, base_params=args.base_params,
+                             summaries=args.summaries)
         if args.command == "weights":
             return ship_weights(args.params, args.folder)
         if args.command == "base":
