@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from grading import ROOT, correct_variants, wrong_variants  # noqa: E402  (benchmarks/grading.py)
 
 from e2h import grading  # noqa: E402
-from e2h.latex import last_boxed  # noqa: E402
+from e2h.format import last_boxed  # noqa: E402
 
 
 def math_verify_grade(pred: str, gold: str) -> bool:

@@ -27,7 +27,7 @@ VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
 
 
 def build_model(out: Path, args) -> Path:
-    from e2h import tasks
+    from e2h import embedded_task as tasks
     from e2h.format import format_prompt
     from e2h.models import make_tiny_model
 
@@ -37,7 +37,7 @@ def build_model(out: Path, args) -> Path:
 
 
 def prompts(count: int) -> list[str]:
-    from e2h import tasks
+    from e2h import embedded_task as tasks
     from e2h.format import format_prompt
 
     return [format_prompt(r["problem"]) for r in tasks.generate(max(1, count // 5 + 1), split="test", seed=1)][:count]
@@ -121,7 +121,7 @@ def main() -> None:
     if args.only_vllm:
         args.json.write_text(json.dumps(measure("vllm", args.only_vllm, args, 1)))
         return
-    from e2h.sampling.base import vllm_available
+    from e2h.sampling.backend import vllm_available
 
     with tempfile.TemporaryDirectory() as tmp:
         model = build_model(Path(tmp) / "model", args)

@@ -1,4 +1,4 @@
-"""The command line: ``python -m e2h run | seeds | weights`` (``python -m e2h <command> -h`` for each)."""
+"""The command line: ``python -m e2h run | seeds | weights | base`` (``python -m e2h <command> -h`` for each)."""
 
 from __future__ import annotations
 
@@ -26,9 +26,17 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("seeds", help="run a params file under more seeds and pool the differences with majority")
     s.add_argument("params", help="params YAML, e.g. params/default.yaml (run as it is, plus once per seed)")
     s.add_argument("--seeds", type=int, nargs="+", default=[1, 2], help="the extra seeds (default: 1 2)")
+    s.add_argument("--only-seeds", action="store_true", help="run the extra seeds only, not the file as it is")
+    s.add_argument("--retrain-base", type=int, default=0, metavar="K",
+                   help="the first K seeds build and pretrain their own base (from --base-params)")
+    s.add_argument("--base-params", default=None, help="params file whose model section builds a base")
+    s.add_argument("--summaries", default=None, help="folder for each run's summary CSV, written as it lands")
     w = sub.add_parser("weights", help="train a params file's policy and reward models (stages 00-03) and ship them")
     w.add_argument("params", help="params YAML, e.g. params/default-train.yaml")
     w.add_argument("folder", help="where the weights and their MANIFEST.json go, e.g. weights/default")
+    b = sub.add_parser("base", help="build a params file's pretrained tiny base model and ship it alone")
+    b.add_argument("params", help="params YAML with model.base: tiny, e.g. params/base.yaml")
+    b.add_argument("folder", help="where the base and its MANIFEST.json go, e.g. weights/base")
     return ap
 
 
@@ -50,15 +58,34 @@ def ship_weights(params_file: str, dest: str) -> int:
     return 0
 
 
+def ship_base(params_file: str, dest: str) -> int:
+    """Build the params file's pretrained tiny base and ship it (``e2h.stages.shipping.export_base``)."""
+    from e2h.io import check_replaceable, run_lock
+    from e2h.params import load_params
+    from e2h.stages.shipping import export_base
+    from e2h.weights import MANIFEST, verify
+
+    check_replaceable(dest, MANIFEST)
+    with run_lock(load_params(params_file).run_dir):
+        out = export_base(params_file, dest)
+    total = sum(m["bytes"] for m in verify(out)["files"].values())
+    print(f"[e2h] base of {params_file} in {out} ({total / 1e6:.1f} MB)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         if args.command == "seeds":
             from e2h.seeds import run_seeds
 
-            return run_seeds(args.params, args.seeds)
+            return run_seeds(args.params, args.seeds, include_self=not args.only_seeds,
+                             retrain_base=args.retrain_base, base_params=args.base_params,
+                             summaries=args.summaries)
         if args.command == "weights":
             return ship_weights(args.params, args.folder)
+        if args.command == "base":
+            return ship_base(args.params, args.folder)
         from e2h.runner import run
 
         walls = run(args.params, stages=args.stages, force=args.force, html=args.html, notebooks_dir=args.notebooks,

@@ -71,23 +71,28 @@ def split_of(problem: str) -> str:
     return SPLIT_OF_BUCKET[int(hashlib.sha256(problem.encode()).hexdigest(), 16) % len(SPLIT_OF_BUCKET)]
 
 
-def generate(n_per_level: dict[int, int] | int, *, split: str, seed: int, width: int = 0) -> list[dict]:
+def generate(n_per_level: dict[int, int] | int, *, split: str, seed: int, width: int = 0, stream: str = "",
+             exclude=()) -> list[dict]:
     """Distinct problems of one split (train / val / test), ``n_per_level`` per level, deterministic for a seed;
-    numbers ``width`` digits wide (``number_text``)."""
+    numbers ``width`` digits wide (``number_text``). ``stream`` draws another set from the same split (the dev set
+    is a second stream of the val split), never one of the problems in ``exclude``."""
     if split not in SPLIT_OF_BUCKET:
         raise ValueError(f"split must be one of {sorted(set(SPLIT_OF_BUCKET))}, got {split!r}")
     counts = n_per_level if isinstance(n_per_level, dict) else {lvl: n_per_level for lvl in LEVELS}
-    rng = random.Random(f"{seed}/{split}")
+    rng = random.Random(f"{seed}/{split}" + (f"/{stream}" if stream else ""))
+    excluded = set(exclude)
     out = []
     for level, n in sorted(counts.items()):
-        seen: set[str] = set()
+        seen: set[str] = set(excluded)
+        found = 0
         for _ in range(100 * n + 1000):
-            if len(seen) == n:
+            if found == n:
                 break
             rec = make_problem(rng, level, width)
             if split_of(rec["problem"]) == split and rec["problem"] not in seen:
                 seen.add(rec["problem"])
                 out.append(rec)
+                found += 1
         else:
             raise ValueError(f"level {level}: could not draw {n} distinct {split} problems")
     return out

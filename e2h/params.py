@@ -65,7 +65,13 @@ def fraction(default, *, high_open: bool = False, low_open: bool = False, **meta
 def added_field(default, **metadata):
     """A field added after runs were made: at its default it is left out of ``Params.digest``, so those runs keep
     their digests and are not redone."""
+    if isinstance(default, list):  # a list default must be a fresh copy for every instance
+        return field(default_factory=lambda: list(default), metadata={"added": True, **metadata})
     return field(default=default, metadata={"added": True, **metadata})
+
+
+def _default(f: dataclasses.Field):
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
 
 
 def _digest_view(obj):
@@ -73,7 +79,7 @@ def _digest_view(obj):
     if not dataclasses.is_dataclass(obj):
         return obj
     return {f.name: _digest_view(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-            if not (f.metadata.get("added") and getattr(obj, f.name) == f.default)}
+            if not (f.metadata.get("added") and getattr(obj, f.name) == _default(f))}
 
 
 @dataclass
@@ -96,6 +102,10 @@ class DataParams:
     # Digits per number in the embedded task's questions and steps, zero-padded (0: as is). With digit tokens
     # (model.tiny_split_digits) a fixed width keeps every level the same length: docs/embedded_task.md.
     task_width: int = added_field(0, **value_range(0))
+    # A dev split, drawn like the test set from the val split's problems (none of val's): design choices are made
+    # on it, test is only reported. eval_split names the split stages 04-06 sample, score and re-rank.
+    task_dev: list[int] = added_field([0, 0, 0, 0, 0], length=5, **value_range(0))
+    eval_split: Literal["test", "dev"] = added_field("test")
 
 
 @dataclass
@@ -207,6 +217,9 @@ class RewardParams(TrainParams):
     epochs: int = positive(2)
     # Of the PRM data, kept out of training for the step AUROC in the notebook.
     heldout_fraction: float = fraction(0.1, high_open=True)
+    # The all-levels references (prm_all ...) train on as many solutions as their easy counterpart, a seeded
+    # subsample of every level's: false gives them all levels' data (twice the easy data in the default).
+    match_full_size: bool = added_field(False)
 
 
 @dataclass
@@ -232,6 +245,9 @@ class RerankParams:
     methods: list[Literal["majority", "best_of_n", "weighted", "pass@n", "single"]] = field(
         default_factory=lambda: ["majority", "best_of_n", "weighted", "pass@n", "single"])
     ci_level: float = fraction(0.95, low_open=True, high_open=True)
+    # A voting tie: "priority" goes to the answer of higher seeded priority (one draw); "expected" is credited
+    # with its expectation under random tie-breaking (the share of the tied answers that is correct).
+    ties: Literal["priority", "expected"] = added_field("priority")
 
 
 @dataclass
@@ -242,6 +258,10 @@ class Params:
     # A folder of shipped weights (e2h.weights): stage 04 samples from its sft/, stage 05 scores with its rm/<name>
     # instead of the run's own; null: the run's own models.
     weights: Optional[str] = path_field(None, added=True)
+    # Processes for the independent jobs of a stage (03's reward models, 02's and 04's sample shards, 05's reward
+    # models), run side by side with the cores shared out evenly; the results are those of the jobs run one after
+    # another at that many threads, so no stage's digest reads it. GPU runs keep 1.
+    workers: int = added_field(1, **value_range(1))
     runs_dir: str = path_field("runs", must_exist=False)
     # Where stage 08 writes <name>_<figure>.png/.pdf; null: the run folder's figures/. Only the main job
     # (params/default.yaml) names the project's figures/, so other runs never overwrite the README's figures.
@@ -285,6 +305,9 @@ class Params:
         if d.get("weights") and (Path(d["weights"]) / "MANIFEST.json").is_file():
             # regenerated weights in the same folder make a new run
             d["weights"] = hashlib.sha256((Path(d["weights"]) / "MANIFEST.json").read_bytes()).hexdigest()
+        base = d.get("model", {}).get("base")
+        if base and base != "tiny" and (Path(base) / "MANIFEST.json").is_file():  # a shipped base, the same way
+            d["model"] = {**d["model"], "base": hashlib.sha256((Path(base) / "MANIFEST.json").read_bytes()).hexdigest()}
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -471,6 +494,9 @@ def load_params(path: str | os.PathLike, overrides: dict | None = None) -> Param
                               f"'-' (it names the folder runs_dir/<name>, so no path)")
         if params.stages is not None:
             parse_stage_spec(params.stages, "stages:")
+        # A base model that is a folder of the project (a shipped base) is read from any working directory.
+        if params.model.base != "tiny" and (project_root(path) / params.model.base).is_dir():
+            params.model.base = str((project_root(path) / params.model.base).resolve())
         if params.data.source == "math" and params.data.data_dir is None:
             params.data.data_dir = os.environ.get("E2H_DATA_DIR")
             if not params.data.data_dir:
@@ -479,6 +505,8 @@ def load_params(path: str | os.PathLike, overrides: dict | None = None) -> Param
         _resolve_paths(params, project_root(path), "")
     except ParamsError as e:
         raise ParamsError(f"{path}: {e}") from None
+    # Where these params came from, so that a job in a process of its own rebuilds the very same ones.
+    params.params_file, params.overrides = path.resolve(), overrides
     return params
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from e2h.io import write_text
@@ -23,12 +24,16 @@ SEED_KEYS = (("seed",), ("data", "seed"), ("sample", "seed"), ("sft", "seed"), (
              ("rerank", "seed"))
 
 
-def seed_params_file(params_file: str | Path, seed: int) -> Path:
+def seed_params_file(params_file: str | Path, seed: int, base_params: str | Path | None = None) -> Path:
     """Write ``<runs_dir>/<name>-seeds/<name>-seed<k>.yaml``: the resolved params with every seed set to ``seed``,
-    its own run name, and its figures kept in its run folder (the main run's figures stay those of the file)."""
+    its own run name, and its figures kept in its run folder (the main run's figures stay those of the file).
+    With ``base_params`` (e.g. ``params/base.yaml``) the seed builds and pretrains its own base from that file's
+    model section, under its own seed, instead of starting from the shared one."""
     params_file = Path(params_file)
     p = load_params(params_file)
     raw = p.to_dict()  # resolved: its paths are absolute, so the file works from any folder
+    if base_params is not None:
+        raw["model"] = load_params(base_params).to_dict()["model"]
     for path in SEED_KEYS:
         node = raw
         for key in path[:-1]:
@@ -37,31 +42,44 @@ def seed_params_file(params_file: str | Path, seed: int) -> Path:
     name = f"{p.name}-seed{seed}"
     raw.update(name=name, figures_dir=str(RunLayout(Path(p.runs_dir) / name).figures))
     out = seeds_folder(p.runs_dir, p.name) / f"{name}.yaml"
-    header = f"# {params_file.name} with every seed set to {seed} (written by python -m e2h seeds)\n"
+    header = (f"# {params_file.name} with every seed set to {seed}"
+              + (", its own base built from " + Path(base_params).name if base_params else "")
+              + " (written by python -m e2h seeds)\n")
     write_text(out, header + yaml.safe_dump(raw, sort_keys=False))
     return out
 
 
-def run_seeds(params_file: str, seeds: list[int]) -> int:
-    """Run the params file as it is and once per extra seed, then write the pooled tables and the figure."""
+def run_seeds(params_file: str, seeds: list[int], *, include_self: bool = True, retrain_base: int = 0,
+              base_params: str | None = None, summaries: str | None = None) -> int:
+    """Run the params file as it is (unless ``include_self`` is off) and once per extra seed, the first
+    ``retrain_base`` seeds each building its own base from ``base_params``; after each run its summary
+    (``e2h.stages.s06_rerank.run_summary``) is written to ``summaries/<run>.csv`` if given, as it lands. Then the
+    pooled tables, the across-seeds table (the seed as the unit) and the figure."""
     from e2h.plots import plot_seeds, save_figure
     from e2h.runner import run
-    from e2h.stages.s06_rerank import evaluator_quality, pooled_differences
+    from e2h.stages.s06_rerank import across_seeds, evaluator_quality, pooled_differences, run_summary
 
     p = load_params(params_file)
     if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
         raise ValueError(f"--seeds {' '.join(map(str, seeds))}: expected distinct integers >= 0")
-    files = {p.name: Path(params_file)}
-    for s in seeds:
-        files[f"{p.name}-seed{s}"] = seed_params_file(params_file, s)
+    if retrain_base and not base_params:
+        raise ValueError("--retrain-base needs --base-params (the params file whose model section builds a base)")
+    files = {p.name: Path(params_file)} if include_self else {}
+    for i, s in enumerate(seeds):
+        files[f"{p.name}-seed{s}"] = seed_params_file(params_file, s, base_params if i < retrain_base else None)
+    per_run = []
     for name, f in files.items():
         print(f"[e2h] seeds: {name}", flush=True)
         run(f, notebooks_dir=project_root(params_file) / "notebooks")
+        per_run.append(run_summary(load_params(f).run_dir, name))
+        if summaries:
+            write_text(Path(summaries) / f"{name}.csv", per_run[-1].to_csv(index=False))
     run_dirs = {name: load_params(f).run_dir for name, f in files.items()}
     out = seeds_folder(p.runs_dir, p.name)
     diff = pooled_differences(run_dirs, resamples=p.rerank.resamples, seed=p.rerank.seed, level=p.rerank.ci_level)
     write_text(out / "differences.csv", diff.to_csv(index=False))
     write_text(out / "evaluator_auroc.csv", evaluator_quality(run_dirs).to_csv(index=False))
+    write_text(out / "across_seeds.csv", across_seeds(pd.concat(per_run), level=p.rerank.ci_level).to_csv(index=False))
     save_figure(plot_seeds(diff), figures_folder(p), f"{p.name}_seeds")
     hard = diff[(diff["group"] == "hard") & (diff["method"] == "weighted") & (diff["agg"] == "prod")]
     print(hard.round(3).to_string(index=False))

@@ -20,7 +20,7 @@ from e2h.io import ArtifactError, read_json
 MANIFEST = "MANIFEST.json"
 # What a model folder needs to load; training curves and logs stay in the run folder.
 MODEL_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
-               "e2h_train.json", "e2h_reward.json", "e2h_pretrain.json")
+               "e2h_train.json", "e2h_reward.json", "e2h_pretrain.json", "e2h_base.json")
 
 
 def sha256(path: Path) -> str:
@@ -38,7 +38,7 @@ def copy_model(src: Path, dest: Path) -> None:
 
     if not (src / "model.safetensors").is_file():
         raise FileNotFoundError(f"{src}: no model.safetensors; has the stage that trains it run?")
-    dest.mkdir(parents=True)
+    dest.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.to(torch.float16) if v.is_floating_point() else v
                for k, v in load_file(src / "model.safetensors").items()}
     save_file(tensors, dest / "model.safetensors", metadata={"format": "pt"})

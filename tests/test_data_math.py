@@ -172,7 +172,9 @@ def test_build_splits_writes_and_reads_back(tmp_path, data_dir):
     first = (p.run_dir / "data" / "test.jsonl").read_text()
     build_splits(p)
     assert (p.run_dir / "data" / "test.jsonl").read_text() == first
-    with pytest.raises(ValueError, match="split 'dev'"):
+    with pytest.raises(ValueError, match="split 'dev2'"):
+        load_split(p.run_dir, "dev2")
+    with pytest.raises(FileNotFoundError, match="no dev split in this run: data.task_dev asks for none"):
         load_split(p.run_dir, "dev")
 
 

@@ -130,3 +130,20 @@ def test_the_analysis_half_never_reaches_torch_or_transformers():
         for m in {name} | _reach(name):
             heavy = GRAPH[m][1] & HEAVY
             assert not heavy, f"{name} reaches {m}, which imports {sorted(heavy)}"
+
+
+def test_benchmarks_and_scripts_import_names_that_exist():
+    """The benchmarks are run by hand, not by the tests: a rename in the package must not break them silently."""
+    import importlib
+
+    for path in sorted((ROOT / "benchmarks").glob("*.py")) + sorted((ROOT / "scripts").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "e2h":
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    assert hasattr(module, alias.name) or f"{node.module}.{alias.name}" in MODULES, \
+                        f"{path.name}: from {node.module} import {alias.name}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.split(".")[0] == "e2h":
+                        assert alias.name in MODULES, f"{path.name}: import {alias.name}"

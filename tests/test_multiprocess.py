@@ -33,8 +33,8 @@ def run(tmp_path_factory):
 def test_cpu_launch_uses_torchrun_with_gloo_env(run):
     cmd, env = job_command("sft", run[0], cpu=True)
     assert cmd[1:4] == ["-m", "torch.distributed.run", "--nproc_per_node"] and env["ACCELERATE_USE_CPU"] == "1"
-    assert cmd[4] == "2" and cmd[-4:] == ["-m", "e2h.stages.jobs", "sft", str(run[0].resolve())]
-    cmd, env = launch_command("e2h.stages.jobs", ["prm", str(run[0])], 8, "params/accelerate/fsdp_7b_8gpu.yaml",
+    assert cmd[4] == "2" and cmd[-4:] == ["-m", "e2h.stages", "sft", str(run[0].resolve())]
+    cmd, env = launch_command("e2h.stages", ["prm", str(run[0])], 8, "params/accelerate/fsdp_7b_8gpu.yaml",
                               cpu=False)
     assert cmd[1] == "launch" and "--config_file" in cmd and cmd[-2:] == ["prm", str(run[0])]
 

@@ -6,7 +6,7 @@ import yaml
 
 from conftest import ROOT
 from e2h import runner
-from e2h.stages.s06_rerank import pooled_differences
+from e2h.stages.s06_rerank import pooled_differences, run_summary
 from e2h.pool import read_pool
 
 
@@ -57,6 +57,10 @@ def test_smoke_runs_every_stage_of_the_embedded_pipeline(tmp_path):
     assert set(diff.run) == {"a", "b", "pooled"}
     one = diff[(diff.method == "weighted") & (diff.rm == "prm") & (diff["agg"] == "prod") & (diff.group == "hard")]
     assert len(one) == 3 and (one.lo <= one["mean"]).all() and (one["mean"] <= one.hi).all()
+    summary = run_summary(run_dir, "a")
+    assert {"majority accuracy", "single accuracy", "weighted − majority", "best_of_n − majority",
+            "within-problem AUROC"} <= set(summary.metric)
+    assert set(summary[summary.metric == "weighted − majority"].rm) == {"prm", "orm", "oprm", "prm_all"}
 
 
 @pytest.mark.slow

@@ -202,3 +202,25 @@ def test_the_analysis_half_imports_neither_torch_nor_transformers():
             "e2h.grading; print([m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers')])")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr
+
+
+def test_expected_ties_credit_the_correct_share_of_the_tied_answers():
+    """Two samples, two answers, one right: majority voting at N = 2 is a coin flip, credited 0.5 exactly."""
+    import pandas as pd
+
+    from e2h.rerank import Variant, resample
+
+    rows = []
+    for q, answers in enumerate((["a", "b"], ["a", "a"], ["a", "b"])):
+        for j, a in enumerate(answers):
+            rows.append({"problem_id": f"q{q}", "level": 1, "split": "test", "sample_idx": j, "text": "",
+                         "answer": a, "answer_key": a, "correct": a == "a", "scores_prm": [0.5]})
+    pool = pd.DataFrame(rows)
+    for seed in range(5):
+        exact = resample(pool, variants=[Variant("majority"), Variant("weighted", "prm", "min")], ns=[2],
+                         resamples=3, seed=seed, ties="expected", progress=False)
+        assert exact.accuracy(Variant("majority"), 2) == pytest.approx((0.5 + 1 + 0.5) / 3)
+        assert exact.accuracy(Variant("weighted", "prm", "min"), 2) == pytest.approx((0.5 + 1 + 0.5) / 3)
+    drawn = {resample(pool, variants=[Variant("majority")], ns=[2], resamples=3, seed=s,
+                      progress=False).accuracy(Variant("majority"), 2) for s in range(20)}
+    assert drawn <= {1 / 3, 2 / 3, 1.0} and len(drawn) > 1  # one tie draw decides, and it varies with the seed

@@ -111,5 +111,11 @@ def test_easy_models_never_see_hard_problems_and_the_all_levels_reference_does(t
         full, info = reward_data(p, kind + "_all")
         assert info["levels"] == [1, 2, 3, 4, 5] and {level_of[r["problem_id"]] for r in full} == {1, 2, 4, 5}
         assert len(full) == 2 * len(easy)
+    matched = load_params(path, {"reward": {"match_full_size": True}})
+    for kind in ("prm", "orm", "oprm"):  # the same amount of data, drawn from every level
+        easy, _ = reward_data(matched, kind)
+        full, info = reward_data(matched, kind + "_all")
+        assert len(full) == len(easy) and info["size_matched_to"] == kind
+        assert {level_of[r["problem_id"]] for r in full} & {4, 5}
     with pytest.raises(ValueError, match="optionally with the suffix '_all'"):
         reward_data(p, "prm_most")

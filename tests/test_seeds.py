@@ -27,3 +27,34 @@ def test_seed_params_file_changes_every_seed_and_nothing_else(tmp_path):
     for key in ("name", "runs_dir", "figures_dir"):
         a.pop(key), b.pop(key)
     assert a == b
+
+
+def test_across_seeds_takes_the_seed_as_the_unit():
+    import pandas as pd
+    import pytest
+
+    from e2h.stages.s06_rerank import across_seeds
+
+    rows = [{"metric": "weighted − majority", "rm": "prm", "agg": "prod", "group": "hard", "mean": m}
+            for m in (0.01, 0.02, 0.03)] + \
+           [{"metric": "weighted − majority", "rm": "orm", "agg": "any", "group": "hard", "mean": m}
+            for m in (-0.01, 0.0, 0.04)]
+    t = across_seeds(pd.DataFrame(rows)).set_index("rm")
+    prm = t.loc["prm"]
+    assert prm["runs"] == 3 and prm["mean"] == pytest.approx(0.02) and prm["above_zero"] == 3
+    half = 4.302653 * 0.01 / 3 ** 0.5  # t(0.975, 2 degrees of freedom) × sd / sqrt(3), by hand
+    assert (prm["t_lo"], prm["t_hi"]) == pytest.approx((0.02 - half, 0.02 + half), abs=1e-6)
+    assert 0.01 <= prm["boot_lo"] <= prm["boot_hi"] <= 0.03
+    assert t.loc["orm"]["above_zero"] == 1
+
+
+def test_a_seed_can_build_its_own_base(tmp_path):
+    raw = yaml.safe_load((ROOT / "params" / "default-train.yaml").read_text())
+    raw["runs_dir"] = str(tmp_path / "runs")
+    raw["model"]["base"] = str(ROOT / "weights" / "base")
+    src = tmp_path / "default-train.yaml"
+    src.write_text(yaml.safe_dump(raw))
+    shared, own = load_params(seed_params_file(src, 3)), load_params(seed_params_file(src, 4, ROOT / "params" /
+                                                                                      "base.yaml"))
+    assert shared.model.base == str(ROOT / "weights" / "base")
+    assert own.model.base == "tiny" and own.model.tiny_pretrain_docs == 20000 and own.seed == 4

@@ -147,3 +147,14 @@ def test_a_number_width_too_small_for_the_task_is_refused():
         tasks.number_text(5, 1)
     with pytest.raises(ValueError, match="data.task_width"):
         embedded_splits([1] * 5, [1] * 5, [1] * 5, seed=0, width=1)
+
+
+def test_the_dev_split_is_drawn_like_test_from_val_problems_none_of_vals():
+    from e2h.data import embedded_splits
+
+    s = embedded_splits([5] * 5, [4] * 5, [3] * 5, seed=0, width=2, dev=[2, 2, 2, 6, 6])
+    assert [sum(r["level"] == lv for r in s["dev"]) for lv in tasks.LEVELS] == [2, 2, 2, 6, 6]
+    assert all(tasks.split_of(r["problem"]) == "val" for r in s["dev"])
+    assert not {r["problem"] for r in s["dev"]} & {r["problem"] for r in s["val"]}
+    same = embedded_splits([5] * 5, [4] * 5, [3] * 5, seed=0, width=2)
+    assert same["val"] == s["val"] and same["test"] == s["test"] and "dev" not in same  # nothing else moves

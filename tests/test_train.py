@@ -201,3 +201,30 @@ def test_easy_val_selector_keeps_the_checkpoint_nearer_the_target_when_the_curve
         weight.add_(1.0)
     assert steady(50, model) is True  # exactly on the target: this checkpoint is kept
     assert torch.equal(weight, first + 1.0) and "kept" not in steady.history[-1]
+
+
+@pytest.mark.parametrize("kind", ["lm", "reward"])
+def test_the_unmasked_loss_is_the_masked_one(tiny, kind):
+    """Right padding and causal attention: dropping the attention mask changes no loss (the faster kernel path)."""
+    from e2h.training.loop import collate, loss_sum
+
+    model, tok = load_model(tiny, for_reward=kind == "reward")
+    if kind == "reward":
+        torch.nn.init.normal_(model.score.weight, std=0.5)
+    records = tasks.generate(6, split="train", seed=3)[:6]
+    examples = [sft_example(tok, r) if kind == "lm" else
+                reward_example(tok, {**r, "labels": [1, 0, 1, 1]}, layout="every_token") for r in records]
+    batch = collate(examples, tok.pad_token_id, torch.long if kind == "lm" else torch.float)
+    assert (batch["attention_mask"] == 0).any()  # the batch really is padded
+    with torch.no_grad():
+        loss, count = loss_sum(model, batch, kind)
+        out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    labels = batch["labels"]
+    if kind == "lm":
+        mask = labels[:, 1:] != IGNORE
+        want = torch.nn.functional.cross_entropy(out.logits[:, :-1][mask], labels[:, 1:][mask], reduction="sum")
+    else:
+        mask = labels != IGNORE
+        want = torch.nn.functional.binary_cross_entropy_with_logits(out.logits[..., 0][mask], labels[mask],
+                                                                    reduction="sum")
+    assert count == int(mask.sum()) and float(loss) == pytest.approx(float(want), rel=1e-5)

@@ -18,7 +18,7 @@ from e2h.data.math import MathRecord, normalize_problem, read_math500, read_math
 
 EASY_LEVELS = (1, 2, 3)
 HARD_LEVELS = (4, 5)
-SPLITS = ("train", "val", "test")
+SPLITS = ("train", "val", "test")  # and "dev", when data.task_dev asks for one
 
 
 def is_easy(level: int | None) -> bool:
@@ -111,9 +111,11 @@ def math_splits(data_dir: str | os.PathLike, seed: int = 0, val_size: int = 500)
 
 
 def embedded_splits(train: list[int], val: list[int], test: list[int], seed: int,
-                    width: int = 0) -> dict[str, list[dict]]:
+                    width: int = 0, dev: list[int] | None = None) -> dict[str, list[dict]]:
     """The embedded task's splits; each list gives the problems per level 1..5 (disjoint by construction);
-    numbers ``width`` digits wide (``tasks.number_text``)."""
+    numbers ``width`` digits wide (``tasks.number_text``). ``dev``, when it asks for problems, is drawn like the
+    test set but from the val split's problems (a second stream, none of val's): the problems design choices are
+    judged on, so that test is only ever reported."""
     from e2h import embedded_task as tasks
 
     if width and width < len(str(tasks.MAX_VALUE)):
@@ -124,7 +126,13 @@ def embedded_splits(train: list[int], val: list[int], test: list[int], seed: int
         if len(counts) != len(tasks.LEVELS) or min(counts) < 0:
             raise ValueError(f"data.task_{name}: expected {len(tasks.LEVELS)} counts >= 0 (levels 1-5), got {counts}")
         splits[name] = tasks.generate(dict(zip(tasks.LEVELS, counts)), split=name, seed=seed, width=width)
-    assert_no_test_leak(splits["train"] + splits["val"], splits["test"], "train and validation splits")
+    if dev and sum(dev):
+        if len(dev) != len(tasks.LEVELS) or min(dev) < 0:
+            raise ValueError(f"data.task_dev: expected {len(tasks.LEVELS)} counts >= 0 (levels 1-5), got {dev}")
+        splits["dev"] = tasks.generate(dict(zip(tasks.LEVELS, dev)), split="val", seed=seed, width=width,
+                                       stream="dev", exclude=[r["problem"] for r in splits["val"]])
+    assert_no_test_leak(splits["train"] + splits["val"] + splits.get("dev", []), splits["test"],
+                        "train, validation and dev splits")
     return splits
 
 
@@ -155,8 +163,11 @@ def make_splits(d) -> dict[str, list[dict]]:
     ``max_train`` / ``max_test`` keep a seeded sample (seed ``data.seed``) for tiny runs.
     """
     if d.source == "embedded":
-        splits = embedded_splits(d.task_train, d.task_val, d.task_test, seed=d.seed, width=d.task_width)
+        splits = embedded_splits(d.task_train, d.task_val, d.task_test, seed=d.seed, width=d.task_width,
+                                 dev=d.task_dev)
     elif d.source == "math":
+        if sum(d.task_dev) or d.eval_split == "dev":
+            raise ValueError("data.task_dev / data.eval_split dev: a dev split exists for the embedded task only")
         splits = math_splits(d.data_dir, seed=d.seed, val_size=d.val_size)
     else:
         raise ValueError(f"data.source {d.source!r}: expected 'math' or 'embedded'")

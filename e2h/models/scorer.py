@@ -30,14 +30,16 @@ META = "e2h_reward.json"  # written beside our reward models: kind, what it scor
 
 
 class RewardScorer:
-    """A loaded reward model that turns (problem, solution) pairs into per-step probabilities."""
+    """A reward model that turns (problem, solution) pairs into per-step probabilities. Its weights are loaded on
+    the first call that needs them, so a run whose score shards are all on disk never loads a 7b model."""
 
     def __init__(self, name_or_path: str | os.PathLike, *, fmt: Format = "auto", kind: str | None = None,
                  dtype: str = "auto", device: str | None = None):
-        from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForTokenClassification
+        from transformers import AutoConfig
 
         path = str(name_or_path)
-        archs = AutoConfig.from_pretrained(path).architectures or []
+        config = AutoConfig.from_pretrained(path)
+        archs = config.architectures or []
         if fmt == "auto":
             if any(a.endswith("ForTokenClassification") for a in archs):
                 fmt = "head"
@@ -48,34 +50,45 @@ class RewardScorer:
                                  f"nor a causal LM read through its mean logit; pass fmt explicitly")
         self.fmt, self.path = fmt, path
         self.device = resolve_device(device)
-        dt = resolve_dtype(dtype, self.device)
-        cls = AutoModelForTokenClassification if fmt == "head" else AutoModelForCausalLM
-        model = cls.from_pretrained(path, dtype=dt).to(self.device).eval()
-        self.base = model.base_model
-        if fmt == "head":
-            self.weight, self.bias = model.score.weight[0].float(), model.score.bias
-        else:
-            lm_head = model.get_output_embeddings()
-            self.weight, self.bias = lm_head.weight.float().mean(0), lm_head.bias
-        self.bias = None if self.bias is None else self.bias.float().mean()
+        self.dtype = resolve_dtype(dtype, self.device)
         self.tokenizer = load_tokenizer(path)
         self.kind = kind or _kind_of(path)
-        self.max_length = getattr(model.config, "max_position_embeddings", None)
+        self.max_length = getattr(config, "max_position_embeddings", None)
         # What decides the scores: the model's files, how they are read, the precision.
-        self.fingerprint = digest({"model": model_fingerprint(path), "fmt": fmt, "kind": self.kind, "dtype": str(dt),
-                                   "max_length": self.max_length})
+        self.fingerprint = digest({"model": model_fingerprint(path), "fmt": fmt, "kind": self.kind,
+                                   "dtype": str(self.dtype), "max_length": self.max_length})
+        self._loaded = None
+
+    def _weights(self):
+        """(transformer body, head vector, head bias) on the device, loaded once."""
+        if self._loaded is None:
+            from transformers import AutoModelForCausalLM, AutoModelForTokenClassification
+
+            cls = AutoModelForTokenClassification if self.fmt == "head" else AutoModelForCausalLM
+            model = cls.from_pretrained(self.path, dtype=self.dtype).to(self.device).eval()
+            if self.fmt == "head":
+                weight, bias = model.score.weight[0].float(), model.score.bias
+            else:
+                lm_head = model.get_output_embeddings()
+                weight, bias = lm_head.weight.float().mean(0), lm_head.bias
+            self._loaded = (model.base_model, weight, None if bias is None else bias.float().mean())
+        return self._loaded
 
     @torch.no_grad()
     def rewards_at(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                    positions: list[list[int]]) -> list[list[float]]:
         """Raw rewards (logits) of a right-padded batch at the given token positions of each row."""
-        hidden = self.base(input_ids=input_ids.to(self.device), attention_mask=attention_mask.to(self.device),
-                           use_cache=False).last_hidden_state
+        # Right padding under causal attention: no real token sees a pad, so the mask changes nothing at the
+        # positions read (a left-padded batch would need it, and is refused).
+        if attention_mask is not None and bool((attention_mask[:, 1:] > attention_mask[:, :-1]).any()):
+            raise ValueError("rewards_at expects a right-padded batch (ones, then zeros, in every mask row)")
+        base, weight, bias = self._weights()
+        hidden = base(input_ids=input_ids.to(self.device), use_cache=False).last_hidden_state
         rows = torch.tensor([i for i, ps in enumerate(positions) for _ in ps], device=self.device)
         cols = torch.tensor([p for ps in positions for p in ps], device=self.device)
-        r = hidden[rows, cols].float() @ self.weight
-        if self.bias is not None:
-            r = r + self.bias
+        r = hidden[rows, cols].float() @ weight
+        if bias is not None:
+            r = r + bias
         out, flat = [], r.cpu().tolist()
         for ps in positions:
             out.append(flat[:len(ps)])

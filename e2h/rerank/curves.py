@@ -111,12 +111,17 @@ class Resampled:
 def resample(pool: pd.DataFrame, *, methods=METHODS, rms=None, aggs=DEFAULT_AGGS, ns=None,
              resamples: int = 1000, seed: int = 0, groups=None, size: int | None = None,
              variants: list[Variant] | None = None, memory_mb: float = 8, workers: int | None = None,
-             progress: bool = True) -> Resampled:
+             progress: bool = True, ties: str = "priority") -> Resampled:
     """Draw ``resamples`` subsets per problem and N and evaluate every variant on them (see docs/rerank.md).
 
     ``size`` pads every problem to that many slots (PRM800K's protocol); by default the largest problem's count.
-    ``groups`` picks among all / easy / hard / "level k" (default: every non-empty one).
+    ``groups`` picks among all / easy / hard / "level k" (default: every non-empty one). ``ties``: ``priority``
+    gives a voting tie to the answer of higher seeded priority (one draw of random tie-breaking); ``expected``
+    credits it with its expectation under random tie-breaking (the tied answers' correct share), so no single
+    tie permutation decides a number.
     """
+    if ties not in ("priority", "expected"):
+        raise ValueError(f"ties {ties!r}: expected 'priority' or 'expected'")
     if resamples < 1:
         raise ValueError(f"resamples must be ≥ 1, got {resamples}")
     if len(pool) == 0:
@@ -142,9 +147,9 @@ def resample(pool: pd.DataFrame, *, methods=METHODS, rms=None, aggs=DEFAULT_AGGS
                 steps[v.rm] = step_scores(pool, v.rm)
             cache[(v.rm, v.agg)] = packed.scores(aggregate(*steps[v.rm], v.agg))
         if v.method == "majority":
-            tables.append(Table("vote"))
+            tables.append(Table("vote", expected=ties == "expected"))
         elif v.method == "weighted":
-            tables.append(Table("vote", weights=packed.weights(cache[(v.rm, v.agg)])))
+            tables.append(Table("vote", weights=packed.weights(cache[(v.rm, v.agg)]), expected=ties == "expected"))
         elif v.method == "best_of_n":
             tables.append(best_table(packed, cache[(v.rm, v.agg)]))
         else:

@@ -50,6 +50,7 @@ class Table:
 
     kind: str                        # vote | best | pass | single
     weights: np.ndarray | None = None  # vote: int64 weight per slot; None: one vote per answered sample
+    expected: bool = False             # vote: a tie's credit is its expectation (correct share of the tied)
     ranks: np.ndarray | None = None    # best: rank per slot, -1 never wins
     by_rank: np.ndarray | None = None  # best: (P, M + 1) credit of the slot of rank r at column r + 1
 
@@ -145,11 +146,19 @@ def _chunk_credit(packed: Packed, tables: list[Table], idx: np.ndarray, where_of
             # totals are kept as keys, total * K + priority, so one argmax applies the tie rule
             totals = start.copy()
             weights = None if t.weights is None else slots(t.weights[idx] * K).reshape(S, -1)
-            win = np.empty((J, Pc, B), dtype=np.int64)
+            if t.expected:
+                out[v] = np.empty((J, Pc, B))
+            else:
+                win = np.empty((J, Pc, B), dtype=np.int64)
             for j, (lo, hi) in enumerate(bounds):
                 np.add.at(totals, where[lo:hi].ravel(), K if weights is None else weights[lo:hi].ravel())
-                win[j] = totals.reshape(Pc, B, K).argmax(axis=2)
-            out[v] = per_problem(credit_table, win) * answered
+                if t.expected:  # key // K is the vote total (priorities are below K): the tied top classes share
+                    sums = totals.reshape(Pc, B, K) // K
+                    tied = sums == sums.max(axis=2, keepdims=True)
+                    out[v][j] = (tied * credit_table[:, None, :]).sum(2) / tied.sum(2)
+                else:
+                    win[j] = totals.reshape(Pc, B, K).argmax(axis=2)
+            out[v] = (out[v] if t.expected else per_problem(credit_table, win)) * answered
         elif t.kind == "single":  # the first drawn sample, whatever N
             first = np.take_along_axis(packed.correct[idx], rl, axis=1)[:, where_of.orders_t[0]]
             out[v] = np.broadcast_to(first, (J, Pc, B))

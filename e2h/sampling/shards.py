@@ -103,13 +103,14 @@ class _Rate:
 def sample_shards(problems: pd.DataFrame, model_path, config: SamplingConfig, shard_dir: Path, *,
                   backend: str, seed: int, shard_size: int, sampler: Sampler | None = None,
                   on_shard: Callable[[int, pd.DataFrame], None] | None = None,
-                  progress: bool = True) -> tuple[list[Path], dict]:
-    """Sample every shard that is not on disk yet; return all shard paths in order, and this run's throughput."""
+                  progress: bool = True, part: tuple[int, int] | None = None) -> tuple[list[Path], dict]:
+    """Sample every shard that is not on disk yet (with ``part = (i, k)``, only shards i, i + k, i + 2k, …: one of
+    k processes side by side); return all shard paths in order, and this run's throughput."""
     from e2h.format import format_prompt
 
     starts = list(range(0, len(problems), shard_size))
     paths = [shard_dir / f"shard-{i:05d}.parquet" for i in range(len(starts))]
-    todo = [i for i, p in enumerate(paths) if not p.exists()]
+    todo = [i for i, p in enumerate(paths) if not p.exists() and (part is None or i % part[1] == part[0])]
     done_samples = sum(min(shard_size, len(problems) - starts[i]) for i in range(len(starts)) if i not in todo)
     rate = _Rate(len(problems) * config.n, done_samples * config.n, progress)
     own = sampler is None  # a sampler loaded here is closed here: a vLLM engine holds its GPU memory until then
@@ -163,12 +164,14 @@ def assemble_pool(problems: pd.DataFrame, shard_paths: list[Path], progress: boo
 
 def sample_pool(problems, model_path, params, out_path, *, split: str | None = None,
                 sampler: Sampler | None = None, on_shard: Callable[[int, pd.DataFrame], None] | None = None,
-                progress: bool = True) -> pd.DataFrame:
+                progress: bool = True, part: tuple[int, int] | None = None) -> pd.DataFrame | None:
     """Sample ``params.n`` solutions for every problem and write the graded pool to ``out_path`` (parquet).
 
     ``params`` is an ``e2h.params.SampleParams`` (or anything with its fields). A rerun with the same problems,
     model and settings skips finished shards, and returns the existing pool without loading the model when it is
-    complete. ``on_shard(index, rows)`` runs after each new shard is written (progress hooks, tests).
+    complete. ``on_shard(index, rows)`` runs after each new shard is written (progress hooks, tests). With
+    ``part = (i, k)`` only that part's shards are sampled and nothing is assembled (returns None): k processes
+    fill the shards side by side, then one call without ``part`` assembles them.
     """
     from e2h.format import format_prompt
     from e2h.pool import write_pool
@@ -193,7 +196,9 @@ def sample_pool(problems, model_path, params, out_path, *, split: str | None = N
     write_json(shard_dir / "run.json", record)
     paths, speed = sample_shards(probs, model_path, config, shard_dir, backend=backend, seed=params.seed,
                                  shard_size=params.shard_size, sampler=sampler, on_shard=on_shard,
-                                 progress=progress)
+                                 progress=progress, part=part)
+    if part is not None:
+        return None
     pool = assemble_pool(probs, paths, progress)
     write_pool(pool, out_path)
     write_json(meta_path, {"key": key, "golds": golds, **record, "rows": len(pool), "last_run": speed})

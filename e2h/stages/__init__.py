@@ -47,11 +47,11 @@ STAGES = (
           ignores=_TEST_SAMPLING, training=True),
     Stage(3, "03_reward_models", "s03_reward_models", ("rm/",),
           ("seed", "data.source", "data.data_dir", "model.base", "reward"), after=(0, 1, 2), training=True),
-    Stage(4, "04_sample", "s04_pool", ("pool/samples.parquet",), ("sample", "weights"), after=(0, 1),
-          ignores=_REWARD_SAMPLING),
-    Stage(5, "05_score", "s05_scores", ("pool/scored.parquet",), ("score", "weights", "data.source"),
-          after=(0, 3, 4)),
-    Stage(6, "06_rerank", "s06_rerank", ("rerank/",), ("rerank", "data.source"), after=(0, 5)),
+    Stage(4, "04_sample", "s04_pool", ("pool/samples.parquet",), ("sample", "weights", "data.eval_split"),
+          after=(0, 1), ignores=_REWARD_SAMPLING),
+    Stage(5, "05_score", "s05_scores", ("pool/scored.parquet",),
+          ("score", "weights", "data.source", "data.eval_split"), after=(0, 3, 4)),
+    Stage(6, "06_rerank", "s06_rerank", ("rerank/",), ("rerank", "data.source", "data.eval_split"), after=(0, 5)),
     Stage(8, "08_figures", "s08_figures", ("figures/",), ("figures_dir", "data.source"), after=(6,)),
 )
 BY_NUMBER = {s.number: s for s in STAGES}

@@ -28,7 +28,7 @@ def build_splits(p) -> dict:
     level and subject."""
     splits = make_splits(p.data)
     where = _layout(p)
-    for name in SPLITS:
+    for name in splits:
         write_jsonl(where.split(name), splits[name])
     summary = summarize(splits)
     write_json(where.splits_summary, summary)
@@ -37,10 +37,12 @@ def build_splits(p) -> dict:
 
 def load_split(run, name: str) -> list[dict]:
     """Read back a split written by ``build_splits``; ``run`` is a params object or a run folder."""
-    if name not in SPLITS:
-        raise ValueError(f"split {name!r}: expected one of {', '.join(SPLITS)}")
+    if name not in SPLITS + ("dev",):
+        raise ValueError(f"split {name!r}: expected one of {', '.join(SPLITS)} or dev")
     path = _layout(run).split(name)
     if not path.is_file():
+        if name == "dev" and _layout(run).split("test").is_file():
+            raise FileNotFoundError(f"{path}: no dev split in this run: data.task_dev asks for none")
         raise FileNotFoundError(f"{path}: no such split; run stage 00 (build_splits) first")
     return read_jsonl(path)
 

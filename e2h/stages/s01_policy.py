@@ -77,6 +77,10 @@ def base_model_path(p, texts: list[str] | None = None) -> str:
     from e2h.io import atomic_dir, read_json, write_json
 
     if p.model.base != "tiny":
+        if (Path(p.model.base) / "MANIFEST.json").is_file():  # a shipped base: checked before anything trains on it
+            from e2h.weights import verify
+
+            verify(p.model.base)
         return p.model.base
     path = layout(p).base
     want = {"settings": digest(base_settings(p)), "texts": digest(texts) if texts else None}

@@ -13,7 +13,8 @@ import random
 import pandas as pd
 
 from e2h.data.splits import EASY_LEVELS, HARD_LEVELS
-from e2h.sampling import sample_pool
+from e2h.sampling import pick_backend, sample_pool
+from e2h.stages.jobs import run_parts
 from e2h.stages.layout import layout
 from e2h.stages.s00_data import load_split
 from e2h.stages.s01_policy import policy_path
@@ -47,7 +48,10 @@ def reward_training_problems(p) -> list[dict]:
     return easy + hard
 
 
-def sample_reward_data(p, progress: bool = True) -> pd.DataFrame:
-    """Write the run's ``reward_data/samples.parquet`` (pool schema) and return it."""
+def sample_reward_data(p, progress: bool = True, part: tuple[int, int] | None = None) -> pd.DataFrame | None:
+    """Write the run's ``reward_data/samples.parquet`` (pool schema) and return it; with ``workers`` > 1 the shards
+    are sampled by that many processes side by side first. ``part``: sample one part's shards only (a worker)."""
+    if part is None and p.workers > 1 and pick_backend(p.sample.backend) == "hf":
+        run_parts("sample-reward-data", p)
     return sample_pool(reward_training_problems(p), policy_path(p), reward_data_settings(p.sample),
-                       layout(p).reward_samples, split="train", progress=progress)
+                       layout(p).reward_samples, split="train", progress=progress, part=part)

@@ -113,16 +113,34 @@ def reward_data(p, kind: str) -> tuple[list[dict], dict]:
     base, levels = kind_levels(kind)
     info: dict = {"levels": [lv for lv in levels if lv is not None]}
     records: list[dict] = []
+    easy = reward_data(p, base)[1] if base != kind and p.reward.match_full_size else None
     if base in ("prm", "oprm"):
         prm_train, held = split_heldout(p, [r for r in prm_records(p) if _level(r) in levels])
+        if easy:
+            prm_train = _subsample(prm_train, easy["prm_solutions"], p.reward.seed)
         corrupted = corrupted_records(p, prm_train)
         records += prm_train + corrupted
         info.update(prm_solutions=len(prm_train), prm_heldout=len(held), prm_corrupted=len(corrupted))
     if base in ("orm", "oprm"):
         orm, stats = orm_data(p, levels)
+        if easy:
+            orm = _subsample(orm, easy["orm_solutions"], p.reward.seed)
         records += orm
         info.update(orm_solutions=len(orm), orm_balance=stats)
+    if easy:
+        info["size_matched_to"] = base
     return records, info
+
+
+def _subsample(records: list[dict], n: int, seed: int) -> list[dict]:
+    """At most ``n`` records, a seeded sample in the original order: an all-levels reference as big as its easy
+    counterpart, so that it differs in the levels it saw and not in how much it saw."""
+    import random
+
+    if len(records) <= n:
+        return records
+    keep = set(random.Random(f"{seed}/match").sample(range(len(records)), n))
+    return [r for i, r in enumerate(records) if i in keep]
 
 
 def init_path(p) -> str:
@@ -135,8 +153,11 @@ def init_path(p) -> str:
     return str(layout(p).policy) if init == "sft" else init
 
 
-def train_reward(p, kind: str, *, out_dir: str | Path | None = None, accelerator=None) -> Path:
-    """Train one reward model (``prm``, ``orm``, ``oprm`` or an ``*_all`` reference) into ``rm/<kind>/``."""
+def train_reward(p, kind: str, *, out_dir: str | Path | None = None, accelerator=None, callback=None,
+                 callback_every: int = 0) -> Path:
+    """Train one reward model (``prm``, ``orm``, ``oprm`` or an ``*_all`` reference) into ``rm/<kind>/``;
+    ``callback(step, model)`` every ``callback_every`` steps (``e2h.training.loop.train``: studies save checkpoints
+    with it)."""
     from e2h.models import load_model
     from e2h.plots import save_loss_curve
     from e2h.training.loop import make_accelerator, train
@@ -153,7 +174,7 @@ def train_reward(p, kind: str, *, out_dir: str | Path | None = None, accelerator
     meta = {"kind": kind, "scores": "outcome" if base == "orm" else "steps", "label_layout": p.reward.label_layout,
             "init_from": init, "examples": len(examples), "params_digest": p.digest(), **info}
     record = train(model, tok, examples, p.reward, out, kind="reward", desc=kind.upper(), accelerator=acc,
-                   extra_json={META: meta})
+                   extra_json={META: meta}, callback=callback, callback_every=callback_every)
     if acc.is_main_process:
         save_loss_curve(record, out / "loss_curve.png", title=kind.upper())
     return out

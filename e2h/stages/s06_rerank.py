@@ -46,7 +46,7 @@ def slip_tables(p, pool: pd.DataFrame) -> pd.DataFrame | None:
         return None
     from e2h.slips import slip_auroc
 
-    problems = {str(q["unique_id"]): q["problem"] for q in load_split(p, "test")}
+    problems = {str(q["unique_id"]): q["problem"] for q in load_split(p, p.data.eval_split)}
     stepwise = [n for n in reward_models(pool) if pool[f"scores_{n}"].map(len).gt(1).any()]  # not the ORM
     return pd.concat([slip_auroc(pool, f"scores_{n}", problems).assign(rm=n) for n in stepwise])
 
@@ -55,7 +55,8 @@ def rerank_tables(p) -> RerankTables:
     """Compute and write every table of stage 06 from the scored pool."""
     r, where = p.rerank, layout(p)
     pool = scored_pool(p)
-    res = resample(pool, methods=r.methods, aggs=r.aggregators, ns=r.ns, resamples=r.resamples, seed=r.seed)
+    res = resample(pool, methods=r.methods, aggs=r.aggregators, ns=r.ns, resamples=r.resamples, seed=r.seed,
+                   ties=r.ties)
     curves, differences = res.table(r.ci_level), res.differences(level=r.ci_level)
     auroc = evaluator_auroc(pool, aggs=[a for a in ("min", "prod") if a in r.aggregators] or r.aggregators[:1],
                             resamples=min(r.resamples, 200), seed=r.seed, level=r.ci_level)
@@ -139,7 +140,7 @@ def checker_vote_table(p, pool: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Embedded task: majority against the checker's and the arithmetic-blind reader's weighted votes."""
     from e2h.slips import checker_vote
 
-    problems = {str(q["unique_id"]): q["problem"] for q in load_split(p, "test")}
+    problems = {str(q["unique_id"]): q["problem"] for q in load_split(p, p.data.eval_split)}
     return checker_vote(pool, problems, seed=seed)
 
 
@@ -174,3 +175,50 @@ def evaluator_quality(run_dirs: dict[str, str | os.PathLike]) -> pd.DataFrame:
         a = pd.read_parquet(RunLayout(Path(run)).rerank_table("auroc"))
         rows.append(a[(a["kind"] == "step") | ((a["kind"] == "within") & (a["agg"] == "min"))].assign(run=name))
     return pd.concat(rows, ignore_index=True)[["run", "rm", "kind", "group", "auroc", "lo", "hi"]]
+
+
+# The numbers a seed is summarized by: each re-ranker against majority voting at the largest N (the paper's
+# pairings), and the references themselves.
+SUMMARY_VARIANTS = (("weighted", "prod"), ("best_of_n", "min"), ("weighted", "any"), ("best_of_n", "any"))
+
+
+def run_summary(run_dir: str | os.PathLike, name: str) -> pd.DataFrame:
+    """One run's summary at its largest N, from its stage-06 tables: per group, majority and single-sample accuracy
+    and each reward model's weighted-voting (prod) and best-of-N (min) difference with majority voting, with the
+    problems+subsets interval; ``seed`` names the run."""
+    where = RunLayout(run_dir)
+    curves, diffs = (merge_equal_aggregators(pd.read_parquet(where.rerank_table(t))) for t in ("curves", "differences"))
+    n = int(curves["n"].max())
+    rows = []
+    for table, kind in ((curves, "accuracy"), (diffs, "− majority")):
+        t = table[(table["n"] == n) & (table["ci"] == BOOTSTRAP)]
+        for r in t.itertuples():
+            ref = r.method in ("majority", "single") and kind == "accuracy"
+            if ref or (r.method, r.agg) in SUMMARY_VARIANTS and kind == "− majority":
+                rows.append({"run": name, "metric": f"{r.method} {kind}", "rm": r.rm, "agg": r.agg, "group": r.group,
+                             "n": n, "mean": r.mean, "lo": r.lo, "hi": r.hi, "problems": r.problems})
+    auroc = pd.read_parquet(where.rerank_table("auroc"))
+    for r in auroc[(auroc["kind"] == "within") & (auroc["agg"].isin(["min", ""]))].itertuples():
+        rows.append({"run": name, "metric": "within-problem AUROC", "rm": r.rm, "agg": r.agg, "group": r.group,
+                     "n": n, "mean": r.auroc, "lo": r.lo, "hi": r.hi, "problems": r.problems})
+    return pd.DataFrame(rows)
+
+
+def across_seeds(summaries: pd.DataFrame, level: float = 0.95, resamples: int = 10000, seed: int = 0
+                 ) -> pd.DataFrame:
+    """The seed as the unit: per (metric, rm, agg, group), the mean over runs, a t-interval and a bootstrap-over-
+    runs percentile interval of that mean, and how many runs are above zero."""
+    import numpy as np
+    from scipy import stats
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for key, part in summaries.groupby(["metric", "rm", "agg", "group"], sort=False):
+        x = part["mean"].to_numpy(dtype=float)
+        k = len(x)
+        half = stats.t.ppf((1 + level) / 2, k - 1) * x.std(ddof=1) / np.sqrt(k) if k > 1 else float("nan")
+        boot = rng.choice(x, size=(resamples, k)).mean(1)
+        lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+        rows.append(dict(zip(["metric", "rm", "agg", "group"], key), runs=k, mean=x.mean(), t_lo=x.mean() - half,
+                         t_hi=x.mean() + half, boot_lo=lo, boot_hi=hi, above_zero=int((x > 0).sum())))
+    return pd.DataFrame(rows)

@@ -1,7 +1,8 @@
 """Stage 08: the figures of stage 06's tables, as PNG and PDF (``notebooks/08_figures``).
 
 Files are named ``<run name>_<figure>.png/.pdf`` in ``figures_dir`` (the caller's, else the params file's, else the
-run folder's ``figures/``). The paper's MATH500 numbers are drawn beside the curves of a MATH run only, never beside the embedded task.
+run folder's ``figures/``). The paper's MATH500 numbers are drawn beside the curves of a MATH run only, never beside
+the embedded task.
 """
 
 from __future__ import annotations

@@ -44,8 +44,13 @@ def collate(examples: list[dict], pad_id: int, label_dtype=torch.long) -> dict:
 
 
 def loss_sum(model, batch: dict, kind: Literal["lm", "reward"]) -> tuple[torch.Tensor, int]:
-    """Summed loss over labelled tokens of a batch, and how many tokens that is."""
-    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    """Summed loss over labelled tokens of a batch, and how many tokens that is.
+
+    No attention mask: ``collate`` pads on the right and attention is causal, so no real token ever attends to a
+    padding token (they all come after it) and positions count from 0 either way; the padding's own outputs carry
+    no label. The result is the masked one's, and the kernels take their faster causal path.
+    """
+    out = model(input_ids=batch["input_ids"])
     labels = batch["labels"]
     if kind == "lm":  # token t predicts token t+1
         logits, target = out.logits[:, :-1].float(), labels[:, 1:]
