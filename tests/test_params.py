@@ -114,10 +114,13 @@ def test_a_field_added_later_keeps_old_digests_at_its_default(tmp_path):
     import json
 
     p = load_params(write(tmp_path, "data: {source: embedded}\n"))
-    # the digest a run made before data.task_width and weights existed recorded: the same dict without them
-    old = {k: v for k, v in p.to_dict().items() if k != "weights"}
+    # the digest a run made before data.task_width, weights and the rl section existed recorded: the same dict
+    # without them
+    old = {k: v for k, v in p.to_dict().items() if k not in ("weights", "rl")}
     old["data"] = {k: v for k, v in old["data"].items() if k != "task_width"}
     assert p.digest() == hashlib.sha256(json.dumps(old, sort_keys=True, default=str).encode()).hexdigest()[:16]
     wide = dataclasses.replace(p, data=dataclasses.replace(p.data, task_width=2))
     assert wide.digest() != p.digest() and wide.digest(["data"]) != p.digest(["data"])
     assert wide.digest(["model"]) == p.digest(["model"])
+    rl = dataclasses.replace(p, rl=dataclasses.replace(p.rl, seeds=[0, 1]))
+    assert rl.digest() != p.digest() and rl.digest(["data"]) == p.digest(["data"])

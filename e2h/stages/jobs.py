@@ -7,6 +7,8 @@ the work runs here, so a notebook sees progress bars and errors directly; with m
 trains the same configuration.
 
 Command line (what each process runs): ``python -m e2h.stages.jobs sft params/7b.yaml [--overrides JSON]``.
+Stage 07's methods are jobs too (``rl_ppo_prm`` ...): each trains the first seed of ``rl.seeds`` (the stage passes
+one seed per job through ``overrides``) on the processes of the method's section.
 """
 
 from __future__ import annotations
@@ -17,11 +19,21 @@ import os
 from pathlib import Path
 
 JOBS = ("sft", "prm", "orm", "oprm", "prm_all", "orm_all", "oprm_all")  # *_all: the all-levels references
+RL_JOBS = ("rl_more_sft", "rl_rest_em", "rl_dpo", "rl_ppo_outcome", "rl_ppo_prm")  # stage 07, one per method
 
 
 def _check(job: str) -> None:
-    if job not in JOBS:
-        raise ValueError(f"training job {job!r}: expected one of {', '.join(JOBS)}")
+    if job not in JOBS + RL_JOBS:
+        raise ValueError(f"training job {job!r}: expected one of {', '.join(JOBS + RL_JOBS)}")
+
+
+def _section(p, job: str):
+    """The params section whose num_processes / accelerate_config the job runs under."""
+    if job.startswith("rl_"):
+        from e2h.stages.s07_rl import section
+
+        return section(p, job[3:], p.rl.seeds[0])
+    return p.sft if job == "sft" else p.reward
 
 
 def run_job_here(job: str, params_file: str | os.PathLike, overrides: dict | None = None) -> Path:
@@ -34,6 +46,10 @@ def run_job_here(job: str, params_file: str | os.PathLike, overrides: dict | Non
         from e2h.stages.s01_policy import train_policy
 
         return train_policy(p)
+    if job.startswith("rl_"):
+        from e2h.stages.s07_rl import train_method
+
+        return train_method(p, job[3:], p.rl.seeds[0])
     from e2h.stages.s03_reward_models import train_reward
 
     return train_reward(p, job)
@@ -47,7 +63,7 @@ def job_command(job: str, params_file: str | os.PathLike, overrides: dict | None
 
     _check(job)
     p = load_params(params_file, overrides)
-    cfg = p.sft if job == "sft" else p.reward
+    cfg = _section(p, job)
     args = [job, str(Path(params_file).resolve())] + (["--overrides", json.dumps(overrides)] if overrides else [])
     return launch_command(__name__, args, cfg.num_processes, cfg.accelerate_config, cpu=cpu)
 
@@ -60,15 +76,17 @@ def train_job(job: str, params_file: str | os.PathLike, overrides: dict | None =
 
     _check(job)
     p = load_params(params_file, overrides)
-    if (p.sft if job == "sft" else p.reward).num_processes <= 1:
+    if _section(p, job).num_processes <= 1:
         return run_job_here(job, params_file, overrides)
     run_streaming(*job_command(job, params_file, overrides))
+    if job.startswith("rl_"):
+        return layout(p).rl_policy(job[3:], p.rl.seeds[0])
     return layout(p).policy if job == "sft" else layout(p).reward_model(job)
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m e2h.stages.jobs", description=__doc__.split("\n\n")[0])
-    ap.add_argument("job", choices=JOBS)
+    ap.add_argument("job", choices=JOBS + RL_JOBS)
     ap.add_argument("params_file")
     ap.add_argument("--overrides", default=None, help="JSON object merged over the params file")
     args = ap.parse_args(argv)
