@@ -78,6 +78,13 @@ def accuracy_table(results: pd.DataFrame, *, resamples: int = 1000, seed: int = 
     return pd.DataFrame(rows)
 
 
+def by_level(table: pd.DataFrame, order=None) -> pd.DataFrame:
+    """Accuracy % per method (rows, in ``order``) and level (columns), mean over seeds."""
+    part = table[table["group"].str.startswith("level")]
+    out = part.pivot_table(index="method", columns="group", values="accuracy", sort=False).mul(100).round(1)
+    return out.reindex([m for m in (order or out.index) if m in out.index])
+
+
 def headline(table: pd.DataFrame, groups_shown=("easy", "hard", "all"), order=None) -> pd.DataFrame:
     """The table a person reads: per method, accuracy % [interval] per group and the hard-group differences with
     the baselines in points."""
@@ -85,7 +92,7 @@ def headline(table: pd.DataFrame, groups_shown=("easy", "hard", "all"), order=No
         f = "{:+.1f}" if sign else "{:.1f}"
         return f"{f.format(100 * m)} [{f.format(100 * lo)}, {f.format(100 * hi)}]"
 
-    methods = order or list(dict.fromkeys(table["method"]))
+    methods = [m for m in (order or dict.fromkeys(table["method"])) if m in set(table["method"])]
     out = []
     for method in methods:
         part = table[table["method"] == method].set_index("group")

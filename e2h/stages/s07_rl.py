@@ -119,20 +119,17 @@ def train_method(p, method: str, seed: int, accelerator=None) -> Path:
               batch_size=p.rl.generate_batch_size, accelerator=acc)
     work = lambda i: layout(p).rl_iteration(method, seed, i)  # noqa: E731
     if method == "more_sft":
-        record = _more_sft(p, cfg, out, kw["selector_factory"], acc)
-    elif method == "rest_em":
-        from e2h.training.rl.rest import hard_threshold_on_val, train_rest
+        from e2h.stages.s01_policy import sft_records
+        from e2h.training.rl.baseline import train_more_sft
 
-        threshold, chosen = None, None
-        if cfg.hard:
-            chosen = ({"threshold": cfg.hard_threshold} if cfg.hard_threshold is not None else hard_threshold_on_val(
-                start_policy(p), prm_path(p), val_problems(p), cfg, max_new_tokens=p.rl.max_new_tokens,
-                batch_size=p.rl.generate_batch_size))
-            threshold = chosen["threshold"]
+        record = train_more_sft(start_policy(p), sft_records(p), cfg, out, selector_factory=kw["selector_factory"],
+                                accelerator=acc)
+    elif method == "rest_em":
+        from e2h.training.rl.rest import train_rest
+
         questions, golds = training_questions(p, seed, (1, 2, 3, 4, 5) if cfg.hard else EASY_LEVELS)
-        record = train_rest(start_policy(p), prm_path(p), questions, golds, cfg, out, work, hard_threshold=threshold,
-                            **kw)
-        record["threshold_choice"] = chosen
+        record = train_rest(start_policy(p), prm_path(p), questions, golds, cfg, out, work,
+                            val_problems=val_problems(p), **kw)
     elif method == "dpo":
         from e2h.training.rl.dpo import train_dpo
 
@@ -143,8 +140,7 @@ def train_method(p, method: str, seed: int, accelerator=None) -> Path:
 
         dense = method == "ppo_prm"
         questions, golds = training_questions(p, seed, cfg.prm_levels if dense else cfg.outcome_levels)
-        ppo = train_ppo(start_policy(p), prm_path(p), questions, golds, cfg, out, dense=dense, desc=method,
-                        **kw)
+        ppo = train_ppo(start_policy(p), prm_path(p), questions, golds, cfg, out, dense=dense, desc=method, **kw)
         record = {**ppo["selection"], "updates_per_step": ppo["updates_per_step"]}
     else:
         raise ValueError(f"rl method {method!r}: expected one of {', '.join(ORDER[1:])}")
@@ -152,21 +148,6 @@ def train_method(p, method: str, seed: int, accelerator=None) -> Path:
         write_json(out / RECORD, {**record, **meta})
     acc.wait_for_everyone()
     return out
-
-
-def _more_sft(p, cfg, out, factory, acc) -> dict:
-    from e2h.models import load_model
-    from e2h.stages.s01_policy import sft_records
-    from e2h.training.loop import step_plan, train
-    from e2h.training.sft_data import sft_example
-
-    model, tok = load_model(start_policy(p), dtype=cfg.dtype, device="cpu")
-    examples = [sft_example(tok, r, cfg.max_length) for r in sft_records(p)]
-    selector = factory(tok, cfg.eval_every, len(step_plan(len(examples), cfg.batch_size, cfg.epochs, cfg.seed,
-                                                          cfg.max_steps)))
-    train(model, tok, examples, cfg, out, kind="lm", desc="more SFT", accelerator=acc, callback=selector,
-          callback_every=1)
-    return {"history": selector.history, "chosen": selector.chosen}
 
 
 def train_all(p, params_file) -> pd.DataFrame:
@@ -232,55 +213,55 @@ def accuracy(p, results: pd.DataFrame | None = None) -> pd.DataFrame:
 
 
 def curves(p) -> pd.DataFrame:
-    """Training curves of every trained policy, long: ``method, seed, iteration, update, metric, value``, with
-    ``update`` counted in optimizer updates from the start of the method (PPO: steps x updates per step);
-    written to ``rl/curves.parquet``."""
+    """Training curves of every trained policy, long: ``method, seed, iteration, update, metric, value``
+    (``e2h.training.rl.records``); written to ``rl/curves.parquet``."""
+    from e2h.training.rl.records import curve_rows
+
     rows = []
     for (method, seed), path in policies(p).items():
-        if method == "sft":
-            continue
-        rec = read_json(Path(path) / RECORD, what="RL record")
-        rows += _curve_rows(method, seed, rec, read_json(Path(path) / "losses.json", what="training record"))
+        if method != "sft":
+            rows += curve_rows(method, seed, read_json(Path(path) / RECORD, what="RL record"),
+                               read_json(Path(path) / "losses.json", what="training record"))
     table = pd.DataFrame(rows)
     write_parquet(layout(p).rl_table("curves"), table)
     return table
 
 
-def _curve_rows(method: str, seed: int, rec: dict, losses: dict) -> list[dict]:
-    row = lambda it, u, metric, v: {"method": method, "seed": seed, "iteration": it, "update": u,  # noqa: E731
-                                    "metric": metric, "value": v}
-    out = []
-    if method.startswith("ppo"):
-        k = rec["updates_per_step"]
-        for metric in ("reward", "kl", "value_loss", "loss", "train_accuracy"):
-            out += [row(1, s * k, metric, v) for s, v in zip(losses["step"], losses[metric]) if v is not None]
-        return out + [row(1, h["update"] * k, "val_accuracy", h["val_accuracy"]) for h in rec["history"]]
-    iterations = rec.get("iterations") or [{"iteration": 1, "loss": losses["loss"], "history": rec["history"]}]
-    offset = 0
-    for it in iterations:
-        out += [row(it["iteration"], offset + i + 1, "loss", v) for i, v in enumerate(it["loss"])]
-        out += [row(it["iteration"], offset + h["update"], "val_accuracy", h["val_accuracy"]) for h in it["history"]]
-        offset += len(it["loss"])
-    return out
-
-
 def chosen_checkpoints(p) -> pd.DataFrame:
-    """Per trained policy: the update its checkpoint was taken at, its easy-val accuracy, and (ReST-EM, DPO) the
-    iteration and what the iterations trained on."""
-    rows = []
-    for (method, seed), path in policies(p).items():
-        if method == "sft":
-            continue
-        rec = read_json(Path(path) / RECORD, what="RL record")
-        its = rec.get("iterations")
-        chosen = its[rec["chosen_iteration"] - 1]["chosen"] if its else rec["chosen"]
-        row = {"method": method, "seed": seed, "easy val accuracy": chosen["val_accuracy"],
-               "update": chosen["update"] * rec.get("updates_per_step", 1),
-               "iteration": rec.get("chosen_iteration")}
-        for key in ("accepted_easy", "accepted_hard", "pairs_easy", "pairs_hard"):
-            if its and key in its[0]:
-                row[key] = "/".join(str(i[key]) for i in its)
-        if rec.get("hard_threshold") is not None:
-            row["hard threshold"] = round(rec["hard_threshold"], 3)
-        rows.append(row)
-    return pd.DataFrame(rows)
+    """Per trained policy, the checkpoint it kept and what its iterations trained on."""
+    from e2h.training.rl.records import chosen_row
+
+    return pd.DataFrame([chosen_row(m, s, read_json(Path(path) / RECORD, what="RL record"))
+                         for (m, s), path in policies(p).items() if m != "sft"])
+
+
+def rerank_policies(p, progress: bool = False) -> pd.DataFrame:
+    """With ``rl.rerank``: ``sample.n`` samples per test problem from each RL policy (its first seed), scored by
+    every ``score.rms`` model, re-ranked as stage 06 does; one row per (policy, method, rm, agg, group) at the
+    largest N (problems+subsets interval), written to ``rl/rerank.parquet``."""
+    from e2h.models.scorer import RewardScorer, score_pool
+    from e2h.pool import add_answer_keys
+    from e2h.rerank import BOOTSTRAP, resample
+    from e2h.sampling import sample_pool
+    from e2h.stages.s05_scores import reward_model_paths
+
+    test = load_split(p, "test")
+    problems, frames = {str(r["unique_id"]): r["problem"] for r in test}, []
+    for method in [m for m in ORDER[1:] if m in p.rl.methods]:
+        name = f"{method}-seed{p.rl.seeds[0]}"
+        pool = sample_pool(test, layout(p).rl_policy(method, p.rl.seeds[0]), p.sample, layout(p).rl_pool(name),
+                           split="test", progress=progress)
+        for rm, path in reward_model_paths(p).items():
+            pool = score_pool(pool, RewardScorer(path, dtype=p.score.dtype), rm, problems,
+                              shard_dir=layout(p).rl_pool(name).parent / "scored.shards",
+                              shard_size=p.score.shard_size, batch_size=p.score.batch_size)
+        pool = add_answer_keys(pool)
+        write_parquet(layout(p).rl_pool(name, scored=True), pool)
+        res = resample(pool, methods=["majority", "weighted", "best_of_n", "single"], aggs=["prod", "min"],
+                       ns=[int(pool.groupby("problem_id").size().min())], resamples=p.rerank.resamples,
+                       seed=p.rerank.seed, groups=["all", "easy", "hard"], progress=progress)
+        t = res.table(p.rerank.ci_level)
+        frames.append(t[t["ci"] == BOOTSTRAP].assign(policy=method))
+    table = pd.concat(frames, ignore_index=True)
+    write_parquet(layout(p).rl_table("rerank"), table)
+    return table

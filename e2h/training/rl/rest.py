@@ -83,12 +83,14 @@ def hard_threshold_on_val(policy_path, prm_path, val_problems: list[dict], cfg, 
 
 
 def train_rest(policy_path, prm_path, questions: list[dict], golds: dict, cfg, out_dir, work_dir: Callable, *,
-               hard_threshold: float | None, selector_factory: Callable, max_new_tokens: int, batch_size: int,
+               val_problems: list[dict], selector_factory: Callable, max_new_tokens: int, batch_size: int,
                accelerator=None) -> dict:
     """ReST-EM from the SFT policy at ``policy_path``: ``cfg.iterations`` rounds of sampling ``cfg.n`` solutions
-    per question from the latest policy, keeping the accepted ones (``accepted``), and fine-tuning the SFT weights
-    on them (``cfg.max_steps`` updates, checkpoint chosen by ``selector_factory(tokenizer, every, total)``).
-    ``work_dir(i)`` is iteration i's folder; the best iteration is copied to ``out_dir``. Returns its record."""
+    per question from the latest policy, keeping the accepted ones (``accepted``; the hard threshold is
+    ``cfg.hard_threshold`` or chosen on ``val_problems``, easy ones, by ``hard_threshold_on_val``), and fine-tuning
+    the SFT weights on them (``cfg.max_steps`` updates, checkpoint chosen by ``selector_factory(tokenizer, every,
+    total)``). ``work_dir(i)`` is iteration i's folder; the best iteration is copied to ``out_dir``. Returns its
+    record."""
     import pandas as pd
 
     from e2h.io import write_parquet
@@ -99,6 +101,12 @@ def train_rest(policy_path, prm_path, questions: list[dict], golds: dict, cfg, o
     from e2h.training.rl.rollout import generate, grade, lm_example, step_probs, to_records
 
     acc = accelerator or make_accelerator(cfg)
+    choice = None
+    if any(v is None for v in golds.values()):  # hard questions: accepted by the PRM above a threshold
+        choice = ({"threshold": cfg.hard_threshold} if cfg.hard_threshold is not None else on_main(
+            acc, Path(work_dir(0)).parent / "threshold.json", lambda: hard_threshold_on_val(
+                policy_path, prm_path, val_problems, cfg, max_new_tokens=max_new_tokens, batch_size=batch_size)))
+    hard_threshold = choice["threshold"] if choice else None
     current, iterations, folders = str(policy_path), [], []
     for it in range(1, cfg.iterations + 1):
         folder = Path(work_dir(it))
@@ -133,5 +141,5 @@ def train_rest(policy_path, prm_path, questions: list[dict], golds: dict, cfg, o
                            "loss": rec["loss"], "history": selector.history, "chosen": selector.chosen})
         folders.append(folder)
         current = str(folder)
-    return keep_best(iterations, folders, Path(out_dir), {"method": "rest_em", "hard_threshold": hard_threshold},
-                     acc)
+    return keep_best(iterations, folders, Path(out_dir), {"method": "rest_em", "hard_threshold": hard_threshold,
+                                                         "threshold_choice": choice}, acc)
