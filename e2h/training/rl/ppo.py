@@ -19,6 +19,7 @@ taken over every process's batch, and gradients are averaged by DDP as in ``e2h.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
@@ -29,6 +30,21 @@ import torch
 from e2h.progress import tqdm
 from e2h.training.rl import rewards as R
 from e2h.training.rl.rollout import Rollout, action_logprobs, generate, grade, pack, step_probs
+
+
+@contextlib.contextmanager
+def whole(acc, model):
+    """The model with its full weights, for generation and greedy checks: unwrapped from DDP, and under FSDP
+    with its shards gathered (``summon_full_params``; written for GPUs, not run on this project's CPUs)."""
+    from accelerate.utils import DistributedType
+
+    if acc.distributed_type == DistributedType.FSDP:
+        from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
+
+        with FSDP.summon_full_params(model, writeback=False, recurse=True):
+            yield acc.unwrap_model(model)
+    else:
+        yield acc.unwrap_model(model)
 
 
 def token_rewards(rollouts: list[Rollout], verdicts: list[bool | None], probs: list[list[float]], *, dense: bool,
@@ -141,17 +157,17 @@ def train_ppo(policy_path, prm_path, questions: list[dict], golds: dict[str, str
             order += block
         drawn, order = order[:cfg.rollouts], order[cfg.rollouts:]
         mine = drawn[acc.process_index::acc.num_processes]
-        gen_model = acc.unwrap_model(policy)
-        rolls = generate(gen_model, tok, mine, temperature=cfg.temperature, top_k=cfg.top_k,
-                         max_new_tokens=max_new_tokens, batch_size=batch_size,
-                         seed=cfg.seed * 100_003 + step * 97 + acc.process_index)
+        with whole(acc, policy) as gen_model:
+            rolls = generate(gen_model, tok, mine, temperature=cfg.temperature, top_k=cfg.top_k,
+                             max_new_tokens=max_new_tokens, batch_size=batch_size,
+                             seed=cfg.seed * 100_003 + step * 97 + acc.process_index)
         verdicts = grade(rolls, golds)
         probs = step_probs(scorer, rolls, tok.pad_token_id) if dense else [[] for _ in rolls]
         rew, parts = token_rewards(rolls, verdicts, probs, dense=dense, cfg=cfg)
         batch = pack(rolls, tok.pad_token_id, acc.device)
         mask = batch.action_mask
         with torch.no_grad():
-            old_logp = _by_rows(lambda b: action_logprobs(gen_model, b, cfg.temperature), batch, cfg)
+            old_logp = _by_rows(lambda b: action_logprobs(policy, b, cfg.temperature), batch, cfg)
             ref_logp = _by_rows(lambda b: action_logprobs(ref, b, cfg.temperature), batch, cfg)
             old_v = _by_rows(lambda b: values_of(value, b), batch, cfg)
         kl_reward, kl = R.kl_penalty(old_logp, ref_logp, cfg.kl_coef)
@@ -193,7 +209,8 @@ def train_ppo(policy_path, prm_path, questions: list[dict], golds: dict[str, str
         record["lr"].append(scheds[0].get_last_lr()[0])
         record["step_seconds"].append(time.perf_counter() - t_step)
         if selector.due(step):
-            selector.check(step, acc.unwrap_model(policy))
+            with whole(acc, policy) as m:
+                selector.check(step, m)
     selector.restore(acc.unwrap_model(policy))
     record["seconds"] = time.perf_counter() - t0
     record["selection"] = {"history": selector.history, "chosen": selector.chosen}
