@@ -87,3 +87,12 @@ def test_a_finished_unit_is_not_trained_again_unless_its_own_params_change(run):
     assert [m for m in s07_rl.ORDER[1:] if not s07_rl.is_trained(changed, m, 0)] == ["dpo"]
     assert not s07_rl.is_trained(changed, "ppo_prm", 1)
     assert s07_rl.train_all(p, Path("unused.yaml"))["seconds"].eq(0).all()
+
+
+def test_the_three_seed_file_is_the_main_job_with_three_seeds():
+    main, rl = (load_params(ROOT / "params" / f"{n}.yaml") for n in ("default", "default-rl"))
+    assert rl.rl.seeds == [0, 1, 2] and rl.stages == "00,07,08" and rl.figures_dir is None
+    a, b = main.to_dict(), rl.to_dict()
+    for d in (a, b):
+        d["rl"]["seeds"] = d["stages"] = d["figures_dir"] = d["name"] = None
+    assert a == b
