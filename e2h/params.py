@@ -340,6 +340,14 @@ class PPOParams(TrainParams):
     prm_levels: list[int] = bounded(lambda: [1, 2, 3, 4, 5], low=1, high=5)  # ppo_prm's questions
     eval_every: int = positive(10)  # PPO steps between checks on easy val
 
+    def __post_init__(self):
+        if self.rollouts % self.batch_size:
+            raise ParamsError(f"rl.ppo.rollouts: {self.rollouts} is not a multiple of batch_size {self.batch_size} "
+                              "(every update takes batch_size rollouts)")
+        for key in ("outcome_levels", "prm_levels"):
+            if not getattr(self, key):
+                raise ParamsError(f"rl.ppo.{key}: empty; expected levels among 1-5")
+
 
 @dataclass
 class RLParams:
@@ -363,6 +371,12 @@ class RLParams:
     rest_em: RestParams = field(default_factory=RestParams)
     dpo: DPOParams = field(default_factory=DPOParams)
     ppo: PPOParams = field(default_factory=PPOParams)
+
+    def __post_init__(self):
+        for key in ("methods", "seeds"):
+            values = getattr(self, key)
+            if not values or len(set(values)) != len(values):
+                raise ParamsError(f"rl.{key}: {values!r}; expected a non-empty list without repeats")
 
 
 @dataclass

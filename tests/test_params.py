@@ -124,3 +124,18 @@ def test_a_field_added_later_keeps_old_digests_at_its_default(tmp_path):
     assert wide.digest(["model"]) == p.digest(["model"])
     rl = dataclasses.replace(p, rl=dataclasses.replace(p.rl, seeds=[0, 1]))
     assert rl.digest() != p.digest() and rl.digest(["data"]) == p.digest(["data"])
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("rl: {seeds: [0, 0]}\n", r"rl.seeds: \[0, 0\]; expected a non-empty list without repeats"),
+    ("rl: {methods: []}\n", r"rl.methods: \[\]; expected a non-empty list"),
+    ("rl: {methods: [ppo]}\n", r"rl.methods\[0\]: 'ppo' is not allowed"),
+    ("rl: {ppo: {rollouts: 100, batch_size: 64}}\n", r"rl.ppo.rollouts: 100 is not a multiple of batch_size 64"),
+    ("rl: {dpo: {prm_scale: log}}\n", r"rl.dpo.prm_scale: 'log' is not allowed"),
+    ("rl: {ppo: {prm_levels: [0, 4]}}\n", r"rl.ppo.prm_levels\[0\]: 0 is out of range"),
+    ("rl: {rest_em: {min_precision: 0}}\n", r"rl.rest_em.min_precision: 0.0 is out of range"),
+    ("rl: {ppo: {penalty: 0.5}}\n", r"rl.ppo.penalty: 0.5 is out of range"),
+])
+def test_bad_rl_settings_name_the_key(tmp_path, text, expected):
+    with pytest.raises(ParamsError, match=expected):
+        load_params(write(tmp_path, "data: {source: embedded}\n" + text))

@@ -36,8 +36,8 @@ def plot_rl_accuracy(table: pd.DataFrame, groups=("easy", "hard", "all"), title:
             if len(seeds) > 1:
                 ax.scatter([xi] * len(seeds), 100 * np.asarray(seeds), s=8, color="black", zorder=5)
     sizes = ", ".join(f"{g}: N = {int(sub[sub.group == g]['problems'].iloc[0])}" for g in groups)
-    ax.set_xticks(range(len(groups)), [f"{g} ({'levels 1-3' if g == 'easy' else 'levels 4-5' if g == 'hard' else 'all'})"
-                                       for g in groups])
+    span = {"easy": "levels 1-3", "hard": "levels 4-5", "all": "levels 1-5"}
+    ax.set_xticks(range(len(groups)), [f"{g} ({span[g]})" if g in span else g for g in groups])
     ax.set_ylabel("greedy test accuracy, %")
     ax.set_title(title or f"RL with easy-trained evaluators: greedy accuracy on test\n{sizes} problems; bars: mean "
                           f"over seeds, dots: seeds; {CI_TEXT}, B = {int(sub['resamples'].iloc[0])}", fontsize=9)
@@ -65,7 +65,8 @@ def plot_rl_curves(curves: pd.DataFrame, metrics=("reward", "kl", "value_loss", 
         ax.set_title(METRICS.get(metric, metric), fontsize=9)
     seeds = curves.groupby("method")["seed"].nunique()
     axes[0][-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    fig.suptitle(title or f"RL training curves: one line per seed ({int(seeds.max())} per method at most); "
-                          "PPO's per rollout batch, moving average over a tenth of the run; no CI", fontsize=10)
+    n = int(seeds.max())
+    fig.suptitle(title or f"RL training curves: one line per seed ({n} seed{'s' if n > 1 else ''} per method); PPO's "
+                          "per rollout batch, moving average over a tenth of the run; no CI", fontsize=10)
     fig.tight_layout()
     return fig

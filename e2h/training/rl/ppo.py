@@ -189,11 +189,10 @@ def train_ppo(policy_path, prm_path, questions: list[dict], golds: dict[str, str
                 losses.append(pl)
                 vlosses.append(vl)
                 clipped += cf
-        stats = acc.reduce(torch.tensor([clipped, float(mask.sum()), sum(sum(r) for r in rew), sum(x["step_reward"] for x in parts),
-                                         sum(x["terminal"] for x in parts), float((kl * mask).sum()),
-                                         sum(1 for v in verdicts if v), sum(1 for v in verdicts if v is not None),
-                                         sum(r.finished for r in rolls), len(rolls)], device=acc.device,
-                                        dtype=torch.float64), reduction="sum").tolist()
+        sums = [clipped, float(mask.sum()), sum(sum(r) for r in rew), sum(x["step_reward"] for x in parts),
+                sum(x["terminal"] for x in parts), float((kl * mask).sum()), sum(1 for v in verdicts if v),
+                sum(1 for v in verdicts if v is not None), sum(r.finished for r in rolls), len(rolls)]
+        stats = acc.reduce(torch.tensor(sums, device=acc.device, dtype=torch.float64), reduction="sum").tolist()
         clipped, n_act, stats = stats[0], stats[1], stats[2:]
         n = max(stats[7], 1)
         record["step"].append(step)
