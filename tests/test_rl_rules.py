@@ -157,3 +157,30 @@ def test_accuracy_table_refuses_policies_judged_on_other_problems():
     res = _results()
     with pytest.raises(ValueError, match="same test problems"):
         accuracy_table(res[~((res.method == "ppo_prm") & (res.seed == 1) & (res.problem_id == "q3"))])
+
+
+def test_the_best_iteration_is_kept_and_a_method_without_any_data_says_so(tmp_path):
+    import json
+
+    from e2h.training.rl.iterate import RECORD, keep_best
+    from e2h.training.rl.records import chosen_row
+
+    folders = []
+    for it in (1, 3):  # iteration 2 had no data and trained nothing
+        f = tmp_path / f"iter{it}"
+        f.mkdir()
+        (f / "losses.json").write_text("{}")
+        (f / "weights").write_text(str(it))
+        folders.append(f)
+    its = [{"iteration": 1, "loss": [0.5] * 4, "chosen": {"update": 4, "val_accuracy": 0.7}},
+           {"iteration": 3, "loss": [0.4] * 4, "chosen": {"update": 2, "val_accuracy": 0.7}}]
+    rec = keep_best(its, folders, tmp_path / "out", {"method": "dpo"})
+    assert rec["chosen_iteration"] == 1 and (tmp_path / "out" / "weights").read_text() == "1"  # a tie: the earlier
+    assert json.loads((tmp_path / "out" / RECORD).read_text())["chosen_iteration"] == 1
+    its[1]["chosen"]["val_accuracy"] = 0.8
+    rec = keep_best(its, folders, tmp_path / "out", {"method": "dpo"})
+    assert rec["chosen_iteration"] == 3 and (tmp_path / "out" / "weights").read_text() == "3"
+    row = chosen_row("dpo", 0, rec)
+    assert row["iteration"] == 3 and row["update"] == 4 + 2  # counted from the method's start
+    with pytest.raises(ValueError, match="no iteration had data"):
+        keep_best([], [], tmp_path / "none", {"method": "rest_em"})

@@ -122,9 +122,10 @@ def train_dpo(policy_path, prm_path, questions: list[dict], golds: dict, cfg, ou
                     "pairs_easy": sum(1 for i, _ in pairs if rolls[i].problem_id not in hard)}
 
         data = on_main(acc, folder.parent / f"{folder.name}_data.json", sample)
-        if not data["examples"]:
-            raise ValueError(f"DPO iteration {it}: no pair in {data['samples']} samples (gap {cfg.gap}, "
-                             f"prm_scale {cfg.prm_scale})")
+        if not data["examples"]:  # nothing to learn from: the next iteration samples from the same policy
+            print(f"DPO iteration {it}: no pair in {data['samples']} samples (gap {cfg.gap}, prm_scale "
+                  f"{cfg.prm_scale})", flush=True)
+            continue
         model, tok = load_model(current, dtype=cfg.dtype, device="cpu")  # DPO iterations continue
         total = len(step_plan(len(data["examples"]), cfg.batch_size, cfg.epochs, cfg.seed, cfg.max_steps))
         selector = selector_factory(tok, cfg.eval_every, total)

@@ -1,6 +1,7 @@
 """What ReST-EM and iterative DPO share: sample from the latest policy, build data, train, keep the best iteration.
 
-Each iteration's policy is written to its own folder; the method's policy is the iteration whose best checkpoint
+Each iteration's policy is written to its own folder (an iteration without data trains nothing, and the next
+samples from the same policy); the method's policy is the iteration whose best checkpoint
 scored highest on the easy validation problems (ties: the earlier), copied to the method's folder with
 ``e2h_rl.json`` (every iteration's data counts and checkpoint history). Sampling, which every process would
 otherwise repeat (and, on GPUs, not bit for bit), runs on the main process; the others read its data.
@@ -33,8 +34,11 @@ def keep_best(iterations: list[dict], folders: list[Path], out_dir: Path, summar
     from e2h.io import atomic_dir, check_replaceable, write_json
     from e2h.training.loop import LOSSES
 
+    if not iterations:
+        raise ValueError(f"{summary.get('method')}: no iteration had data to train on (no accepted solution or pair "
+                         "in any iteration's samples); see the messages above")
     best = max(range(len(iterations)), key=lambda i: (iterations[i]["chosen"].get("val_accuracy", -1.0), -i))
-    record = {**summary, "iterations": iterations, "chosen_iteration": best + 1}
+    record = {**summary, "iterations": iterations, "chosen_iteration": iterations[best]["iteration"]}
     if acc is None or acc.is_main_process:
         check_replaceable(out_dir, LOSSES)
         with atomic_dir(out_dir, marker=LOSSES) as tmp:

@@ -29,8 +29,9 @@ def chosen_row(method: str, seed: int, rec: dict) -> dict:
     """The checkpoint a method kept: its update (in optimizer updates), easy-val accuracy, iteration, and what
     the iterations trained on (accepted solutions, pairs: one number per iteration)."""
     its = rec.get("iterations")
-    chosen = its[rec["chosen_iteration"] - 1]["chosen"] if its else rec["chosen"]
-    offset = sum(len(i["loss"]) for i in its[:rec["chosen_iteration"] - 1]) if its else 0
+    k = [i["iteration"] for i in its].index(rec["chosen_iteration"]) if its else 0  # skipped iterations are absent
+    chosen = its[k]["chosen"] if its else rec["chosen"]
+    offset = sum(len(i["loss"]) for i in its[:k]) if its else 0
     row = {"method": method, "seed": seed, "easy val accuracy": chosen["val_accuracy"],
            "update": offset + chosen["update"] * rec.get("updates_per_step", 1),
            "iteration": rec.get("chosen_iteration")}

@@ -129,8 +129,9 @@ def train_rest(policy_path, prm_path, questions: list[dict], golds: dict, cfg, o
                     "accepted_easy": len(keep) - hard, "accepted_hard": hard}
 
         data = on_main(acc, folder.parent / f"{folder.name}_data.json", sample)
-        if not data["examples"]:
-            raise ValueError(f"ReST-EM iteration {it}: no sampled solution was accepted ({data['samples']} samples)")
+        if not data["examples"]:  # nothing to learn from: the next iteration samples from the same policy
+            print(f"ReST-EM iteration {it}: no sampled solution was accepted ({data['samples']} samples)", flush=True)
+            continue
         model, tok = load_model(policy_path, dtype=cfg.dtype, device="cpu")  # every M-step starts from SFT
         total = len(step_plan(len(data["examples"]), cfg.batch_size, cfg.epochs, cfg.seed, cfg.max_steps))
         selector = selector_factory(tok, cfg.eval_every, total)
