@@ -184,3 +184,17 @@ def test_the_best_iteration_is_kept_and_a_method_without_any_data_says_so(tmp_pa
     assert row["iteration"] == 3 and row["update"] == 4 + 2  # counted from the method's start
     with pytest.raises(ValueError, match="no iteration had data"):
         keep_best([], [], tmp_path / "none", {"method": "rest_em"})
+
+
+def test_the_easy_to_hard_effect_is_a_paired_difference():
+    from e2h.rerank.greedy import paired
+
+    res = _results()
+    res = pd.concat([res, res[res.method == "ppo_prm"].assign(method="ppo_outcome", correct=False)])
+    table = accuracy_table(res, resamples=200, seed=0)
+    d = paired(table, "ppo_prm", "ppo_outcome", ["easy", "hard"])
+    hard = table[(table.method == "ppo_prm") & (table.group == "hard")].iloc[0]
+    assert d.loc["hard", "ppo_prm − ppo_outcome, points"] == pytest.approx(round(100 * hard["accuracy"], 1))
+    assert d.loc["hard", "lo"] <= d.loc["hard", "ppo_prm − ppo_outcome, points"] <= d.loc["hard", "hi"]
+    with pytest.raises(ValueError, match="no differences with 'dpo'"):
+        paired(table, "ppo_prm", "dpo")

@@ -51,7 +51,7 @@ def _draws(n: int, resamples: int, seed: int) -> np.ndarray:
 
 
 def accuracy_table(results: pd.DataFrame, *, resamples: int = 1000, seed: int = 0, level: float = 0.95,
-                   baselines: tuple[str, ...] = ("sft", "more_sft")) -> pd.DataFrame:
+                   baselines: tuple[str, ...] = ("sft", "more_sft", "ppo_outcome")) -> pd.DataFrame:
     """One row per (method, group): ``accuracy, lo, hi`` (mean over seeds, problem bootstrap), ``per_seed``
     accuracies, ``seeds``, ``problems``, and for each baseline present ``minus_<baseline>`` with its paired
     interval (``<name>_lo``, ``<name>_hi``)."""
@@ -76,6 +76,22 @@ def accuracy_table(results: pd.DataFrame, *, resamples: int = 1000, seed: int = 
                     row[f"minus_{b}_lo"], row[f"minus_{b}_hi"] = float(dlo), float(dhi)
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def paired(table: pd.DataFrame, method: str, baseline: str, groups_shown=None) -> pd.DataFrame:
+    """``method`` − ``baseline`` per group in points with the paired interval (``ppo_prm`` against
+    ``ppo_outcome``: the easy-to-hard effect of RL)."""
+    col = f"minus_{baseline}"
+    part = table[table["method"] == method].set_index("group")
+    if col not in part.columns:
+        raise ValueError(f"the table has no differences with {baseline!r}; compute it with baselines=(..., "
+                         f"{baseline!r})")
+    part = part.loc[[g for g in (groups_shown or part.index) if g in part.index]]
+    out = pd.DataFrame({f"{method} − {baseline}, points": (100 * part[col]).round(1),
+                        "lo": (100 * part[f"{col}_lo"]).round(1), "hi": (100 * part[f"{col}_hi"]).round(1),
+                        "problems": part["problems"]})
+    out.columns.name = f"paired over the same problem draws; {CI_TEXT}"
+    return out
 
 
 def by_level(table: pd.DataFrame, order=None) -> pd.DataFrame:
