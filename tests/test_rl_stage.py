@@ -96,3 +96,17 @@ def test_the_three_seed_file_is_the_main_job_with_three_seeds():
     for d in (a, b):
         d["rl"]["seeds"] = d["stages"] = d["figures_dir"] = d["name"] = None
     assert a == b
+
+
+def test_rl_policies_are_reranked_like_the_sft_policy(run):
+    p = run[0]
+    small = dataclasses.replace(p, sample=dataclasses.replace(p.sample, n=2, max_new_tokens=64),
+                                score=dataclasses.replace(p.score, rms=["prm"]),
+                                rerank=dataclasses.replace(p.rerank, resamples=20),
+                                rl=dataclasses.replace(p.rl, methods=["ppo_prm", "dpo"], rerank=True))
+    table = s07_rl.rerank_policies(small)
+    assert set(table["policy"]) == {"ppo_prm", "dpo"} and set(table["group"]) == {"all", "easy", "hard"}
+    assert {"majority", "weighted", "best_of_n", "single"} <= set(table["method"])
+    assert set(table[table.method == "weighted"]["rm"]) == {"prm"} and (table["n"] == 2).all()
+    pool = s07_rl.layout(p).rl_pool("ppo_prm-seed0", scored=True)
+    assert pool.is_file()
