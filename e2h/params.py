@@ -64,7 +64,9 @@ def fraction(default, *, high_open: bool = False, low_open: bool = False, **meta
 
 def added_field(default, **metadata):
     """A field added after runs were made: at its default it is left out of ``Params.digest``, so those runs keep
-    their digests and are not redone."""
+    their digests and are not redone. A callable default is a default factory (a section added later)."""
+    if callable(default):
+        return field(default_factory=default, metadata={"added": True, **metadata})
     if isinstance(default, list):  # a list default must be a fresh copy for every instance
         return field(default_factory=lambda: list(default), metadata={"added": True, **metadata})
     return field(default=default, metadata={"added": True, **metadata})
@@ -250,6 +252,145 @@ class RerankParams:
     ties: Literal["priority", "expected"] = added_field("priority")
 
 
+RL_METHODS = ("more_sft", "rest_em", "dpo", "ppo_outcome", "ppo_prm")
+
+
+@dataclass
+class MoreSFTParams(TrainParams):
+    """Stage 07's baseline: the SFT policy trained further on the easy SFT data, checkpoint chosen as RL's."""
+
+    lr: float = bounded(1e-3, low=0, low_open=True)
+    lr_schedule: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "constant"
+    warmup_ratio: float = fraction(0.0, high_open=True)
+    batch_size: int = positive(64)
+    micro_batch_size: int = positive(64)
+    max_length: int = positive(768)
+    epochs: int = positive(100)  # an upper bound: max_steps decides
+    # Optimizer updates; null: as many as PPO makes (rl.ppo.steps x rollouts / batch_size), so RL is compared
+    # with more training of the same length, not with the early-stopped checkpoint alone.
+    max_steps: Optional[int] = positive(None)
+    eval_every: int = positive(8)  # optimizer updates between checks on easy val
+
+
+@dataclass
+class RestParams(TrainParams):
+    """ReST-EM (``e2h.training.rl.rest``): sample, keep the accepted solutions, fine-tune the SFT weights on them."""
+
+    iterations: int = positive(2)
+    n: int = positive(32)  # samples per training question (paper: 32, top-k 40, T 1.0)
+    top_k: int = non_negative(40)
+    temperature: float = bounded(1.0, low=0, low_open=True)
+    max_per_problem: int = positive(10)  # accepted solutions kept per question (paper: 10)
+    hard: bool = True  # hard questions too, their solutions accepted by the PRM; false: easy ones alone
+    # The PRM threshold of hard solutions; null: chosen on easy val samples of the SFT policy as the lowest one whose
+    # accepted samples are right at least min_precision of the time.
+    hard_threshold: Optional[float] = fraction(None)
+    min_precision: float = fraction(0.9, low_open=True)
+    threshold_samples: int = positive(4)  # samples per easy val problem for choosing the threshold
+    lr: float = bounded(1e-3, low=0, low_open=True)
+    lr_schedule: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "constant"
+    warmup_ratio: float = fraction(0.0, high_open=True)
+    batch_size: int = positive(64)
+    micro_batch_size: int = positive(64)
+    max_length: int = positive(768)
+    epochs: int = positive(1)  # over the accepted solutions, per M-step (max_steps caps it)
+    eval_every: int = positive(8)
+
+
+@dataclass
+class DPOParams(TrainParams):
+    """Iterative DPO (``e2h.training.rl.dpo``): pairs of the policy's samples ranked by PRM + final answer."""
+
+    iterations: int = positive(1)  # paper: up to 5
+    n: int = positive(8)  # samples per training question (paper: 8)
+    top_k: int = non_negative(0)
+    temperature: float = bounded(1.0, low=0, low_open=True)
+    gap: float = non_negative(1.0)  # a pair when the scores differ by more than this (paper: 1.0)
+    max_pairs: int = positive(3)  # per question (paper: 3)
+    # How the PRM's score enters: logit (the default; hard questions pair too) or probability (they never do).
+    prm_scale: Literal["logit", "probability"] = "logit"
+    aggregator: Literal["min", "prod", "mean", "last"] = "min"
+    beta: float = bounded(0.1, low=0, low_open=True)
+    loss: Literal["sigmoid", "ipo"] = "sigmoid"
+    label_smoothing: float = fraction(0.0, high_open=True)  # > 0: conservative DPO
+    lr: float = bounded(2e-6, low=0, low_open=True)  # paper: 2e-6, batch 64, beta 0.1
+    lr_schedule: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "constant"
+    warmup_ratio: float = fraction(0.0, high_open=True)
+    batch_size: int = positive(64)  # pairs per update
+    micro_batch_size: int = positive(16)
+    max_length: int = positive(768)
+    epochs: int = positive(1)  # over each iteration's pairs (max_steps caps it)
+    eval_every: int = positive(8)
+
+
+@dataclass
+class PPOParams(TrainParams):
+    """PPO (``e2h.training.rl.ppo``) with the paper's rewards (``e2h.training.rl.rewards``)."""
+
+    steps: int = positive(500)  # rollout batches (paper: 500)
+    rollouts: int = positive(512)  # questions rolled out per step, one sample each (paper: 512)
+    batch_size: int = positive(64)  # rollouts per update: rollouts / batch_size updates per step (paper: 8 x 64)
+    micro_batch_size: int = positive(16)
+    ppo_epochs: int = positive(1)  # passes over each rollout batch (paper: 1)
+    lr: float = bounded(2e-5, low=0, low_open=True)
+    lr_schedule: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "cosine"
+    warmup_steps: int = non_negative(5)  # optimizer updates of linear warm-up (paper: 5)
+    temperature: float = bounded(0.7, low=0, low_open=True)  # rollouts and the log-probs of both policies
+    top_k: int = non_negative(0)
+    kl_coef: float = non_negative(0.01)  # on the clamped k1 estimate, every token
+    clip: float = bounded(0.2, low=0, low_open=True)
+    value_clip: float = bounded(0.2, low=0, low_open=True)
+    vf_coef: float = non_negative(0.1)
+    gamma: float = fraction(1.0)
+    lam: float = fraction(1.0)
+    whiten_rewards: bool = True  # divide by the batch's std, mean kept
+    penalty: float = bounded(-1.0, high=0)  # times the format factor (e2h.training.rl.rewards.FORMAT_FACTORS)
+    hard_terminal: float = bounded(0.25, low=-1, high=1)  # a hard question's terminal reward (its answer unread)
+    start_min: float = fraction(0.5)  # the running minimum's start in the PRM shaping
+    step_bonus: float = non_negative(0.25)  # shared by a solution's steps
+    outcome_levels: list[int] = bounded(lambda: [1, 2, 3], low=1, high=5)  # ppo_outcome's questions
+    prm_levels: list[int] = bounded(lambda: [1, 2, 3, 4, 5], low=1, high=5)  # ppo_prm's questions
+    eval_every: int = positive(10)  # PPO steps between checks on easy val
+
+    def __post_init__(self):
+        if self.rollouts % self.batch_size:
+            raise ParamsError(f"rl.ppo.rollouts: {self.rollouts} is not a multiple of batch_size {self.batch_size} "
+                              "(every update takes batch_size rollouts)")
+        for key in ("outcome_levels", "prm_levels"):
+            if not getattr(self, key):
+                raise ParamsError(f"rl.ppo.{key}: empty; expected levels among 1-5")
+
+
+@dataclass
+class RLParams:
+    """Stage 07: RL from the SFT policy with reward models trained on easy problems (``e2h.training.rl``)."""
+
+    methods: list[Literal["more_sft", "rest_em", "dpo", "ppo_outcome", "ppo_prm"]] = field(
+        default_factory=lambda: list(RL_METHODS))
+    seeds: list[int] = non_negative(lambda: [0])  # each method trained once per seed from the same SFT policy
+    prm: str = "prm"  # the reward model (rm/<prm>, or the shipped weights'): rewards, pairs, filter, value init
+    # Training questions per level (a seeded draw per seed from the train split); hard ones enter without answers.
+    problems_per_level: Optional[int] = positive(None)
+    val_max_problems: Optional[int] = positive(None)  # easy validation problems judging checkpoints; null: all
+    max_new_tokens: int = positive(256)  # rollouts and greedy evaluation
+    generate_batch_size: int = positive(256)
+    eval_batch_size: int = positive(256)
+    # Also sample sample.n solutions per test problem from each RL policy (first seed) and re-rank them with
+    # score.rms, as stages 04-06 do for the SFT policy.
+    rerank: bool = False
+    resamples: int = positive(1000)  # problem bootstraps of the results table
+    more_sft: MoreSFTParams = field(default_factory=MoreSFTParams)
+    rest_em: RestParams = field(default_factory=RestParams)
+    dpo: DPOParams = field(default_factory=DPOParams)
+    ppo: PPOParams = field(default_factory=PPOParams)
+
+    def __post_init__(self):
+        for key in ("methods", "seeds"):
+            values = getattr(self, key)
+            if not values or len(set(values)) != len(values):
+                raise ParamsError(f"rl.{key}: {values!r}; expected a non-empty list without repeats")
+
+
 @dataclass
 class Params:
     name: str = ""  # defaults to the file's stem; letters, digits, ".", "_", "-" (it names a folder under runs_dir)
@@ -273,6 +414,7 @@ class Params:
     reward: RewardParams = field(default_factory=RewardParams)
     score: ScoreParams = field(default_factory=ScoreParams)
     rerank: RerankParams = field(default_factory=RerankParams)
+    rl: RLParams = added_field(RLParams)  # stage 07, added after the first runs (their digests stay)
 
     @property
     def run_dir(self) -> Path:

@@ -39,6 +39,7 @@ def seed_params_file(params_file: str | Path, seed: int, base_params: str | Path
         for key in path[:-1]:
             node = node.setdefault(key, {})
         node[path[-1]] = seed
+    raw["rl"]["seeds"] = [seed]  # stage 07 trains each method once, under this seed
     name = f"{p.name}-seed{seed}"
     raw.update(name=name, figures_dir=str(RunLayout(Path(p.runs_dir) / name).figures))
     out = seeds_folder(p.runs_dir, p.name) / f"{name}.yaml"

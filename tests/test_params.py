@@ -114,10 +114,30 @@ def test_a_field_added_later_keeps_old_digests_at_its_default(tmp_path):
     import json
 
     p = load_params(write(tmp_path, "data: {source: embedded}\n"))
-    # the digest a run made before data.task_width and weights existed recorded: the same dict without them
-    old = {k: v for k, v in p.to_dict().items() if k not in ("weights", "workers")}
+    # the digest a run made before data.task_width, weights, workers, the dev split, exact ties, size-matched
+    # references and the rl section existed recorded: the same dict without them
+    old = {k: v for k, v in p.to_dict().items() if k not in ("weights", "workers", "rl")}
     old["data"] = {k: v for k, v in old["data"].items() if k not in ("task_width", "task_dev", "eval_split")}
+    old["rerank"] = {k: v for k, v in old["rerank"].items() if k != "ties"}
+    old["reward"] = {k: v for k, v in old["reward"].items() if k != "match_full_size"}
     assert p.digest() == hashlib.sha256(json.dumps(old, sort_keys=True, default=str).encode()).hexdigest()[:16]
     wide = dataclasses.replace(p, data=dataclasses.replace(p.data, task_width=2))
     assert wide.digest() != p.digest() and wide.digest(["data"]) != p.digest(["data"])
     assert wide.digest(["model"]) == p.digest(["model"])
+    rl = dataclasses.replace(p, rl=dataclasses.replace(p.rl, seeds=[0, 1]))
+    assert rl.digest() != p.digest() and rl.digest(["data"]) == p.digest(["data"])
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("rl: {seeds: [0, 0]}\n", r"rl.seeds: \[0, 0\]; expected a non-empty list without repeats"),
+    ("rl: {methods: []}\n", r"rl.methods: \[\]; expected a non-empty list"),
+    ("rl: {methods: [ppo]}\n", r"rl.methods\[0\]: 'ppo' is not allowed"),
+    ("rl: {ppo: {rollouts: 100, batch_size: 64}}\n", r"rl.ppo.rollouts: 100 is not a multiple of batch_size 64"),
+    ("rl: {dpo: {prm_scale: log}}\n", r"rl.dpo.prm_scale: 'log' is not allowed"),
+    ("rl: {ppo: {prm_levels: [0, 4]}}\n", r"rl.ppo.prm_levels\[0\]: 0 is out of range"),
+    ("rl: {rest_em: {min_precision: 0}}\n", r"rl.rest_em.min_precision: 0.0 is out of range"),
+    ("rl: {ppo: {penalty: 0.5}}\n", r"rl.ppo.penalty: 0.5 is out of range"),
+])
+def test_bad_rl_settings_name_the_key(tmp_path, text, expected):
+    with pytest.raises(ParamsError, match=expected):
+        load_params(write(tmp_path, "data: {source: embedded}\n" + text))

@@ -155,3 +155,29 @@ def test_the_seeds_figure_names_problems_and_draws():
     assert "B = 100 draws" in ax.get_title()
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a (300 problems)", "b (300 problems)",
                                                                    "pooled (600 problems)"]
+
+
+def test_rl_figures_name_problems_seeds_and_interval(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from e2h.rerank.greedy import accuracy_table
+
+    rng = np.random.default_rng(0)
+    rows = [{"method": m, "seed": s, "problem_id": f"q{i}", "level": 1 + i % 5, "correct": bool(rng.random() < 0.5)}
+            for m, seeds in (("sft", [0]), ("more_sft", [0, 1]), ("ppo_prm", [0, 1])) for s in seeds
+            for i in range(25)]
+    fig = plots.plot_rl_accuracy(accuracy_table(pd.DataFrame(rows), resamples=40))
+    ax = fig.axes[0]
+    assert "easy: N = 15" in ax.get_title() and "hard: N = 10" in ax.get_title() and "B = 40" in ax.get_title()
+    assert "bootstrap over problems" in ax.get_title() and ax.get_ylabel().startswith("greedy test accuracy")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["SFT (1 seed)", "more SFT (2 seeds)",
+                                                                   "PPO, PRM (easy + hard) (2 seeds)"]
+    curves = pd.DataFrame([{"method": "ppo_prm", "seed": s, "iteration": 1, "update": u, "metric": m, "value": 0.1 * u}
+                           for s in (0, 1) for u in range(1, 6) for m in ("reward", "kl", "value_loss",
+                                                                          "val_accuracy")])
+    fig = plots.plot_rl_curves(curves)
+    assert len(fig.axes) == 4 and all(a.get_xlabel() == "optimizer update" for a in fig.axes)
+    assert "one line per seed" in fig._suptitle.get_text()
+    png, _ = plots.save_figure(fig, tmp_path, "rl_curves")
+    assert png.stat().st_size > 0

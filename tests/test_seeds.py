@@ -24,6 +24,8 @@ def test_seed_params_file_changes_every_seed_and_nothing_else(tmp_path):
             da, db = da[key], db[key]
         assert db[path[-1]] == 7
         da[path[-1]] = db[path[-1]] = None
+    assert b["rl"]["seeds"] == [7]  # stage 07 trains once per method, under the run's seed
+    a["rl"]["seeds"] = b["rl"]["seeds"] = None
     for key in ("name", "runs_dir", "figures_dir"):
         a.pop(key), b.pop(key)
     assert a == b

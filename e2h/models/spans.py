@@ -80,3 +80,35 @@ def _token_at(offsets: list[tuple[int, int]], char: int) -> int:
         if a >= char and b > a:
             return i
     raise ValueError(f"no token covers character {char}")
+
+
+def token_ends(tokenizer, ids: list[int]) -> list[int]:
+    """The end (in characters of ``tokenizer.decode(ids, skip_special_tokens=True)``) of each token of ``ids``:
+    where text generated as these ids lies, without tokenizing it again (which need not give the same ids).
+
+    Decoding token by token is exact for byte-level tokenizers on whole characters; when the pieces do not add up
+    to the whole (a SentencePiece space, a character split over tokens) every prefix is decoded instead."""
+    full = tokenizer.decode(ids, skip_special_tokens=True)
+    pieces = [tokenizer.decode([t], skip_special_tokens=True) for t in ids]
+    if "".join(pieces) == full:
+        ends, n = [], 0
+        for piece in pieces:
+            n += len(piece)
+            ends.append(n)
+        return ends
+    return [len(tokenizer.decode(ids[:k + 1], skip_special_tokens=True)) for k in range(len(ids))]
+
+
+def generated_read_positions(tokenizer, response_ids: list[int], text: str) -> list[int]:
+    """Per step of a generated solution (``text``, its decoded ids without EOS), the index in ``response_ids``
+    where its score is read: the first token of the blank line after it, and for the last step the final token
+    (the EOS when the generation stopped, else the last token it wrote). The same rule as ``encode``, found from
+    the ids the policy wrote."""
+    reads = step_end_offsets(text)
+    if not reads or not response_ids:
+        return []
+    ends = token_ends(tokenizer, response_ids)
+    out = []
+    for c in reads[:-1]:
+        out.append(next(i for i, e in enumerate(ends) if e > c))
+    return out + [len(response_ids) - 1]

@@ -52,7 +52,11 @@ STAGES = (
     Stage(5, "05_score", "s05_scores", ("pool/scored.parquet",),
           ("score", "weights", "data.source", "data.eval_split"), after=(0, 3, 4)),
     Stage(6, "06_rerank", "s06_rerank", ("rerank/",), ("rerank", "data.source", "data.eval_split"), after=(0, 5)),
-    Stage(8, "08_figures", "s08_figures", ("figures/",), ("figures_dir", "data.source"), after=(6,)),
+    # Stage 07 reads the sample and score sections only with rl.rerank; its trained policies are skipped by their
+    # own digests (e2h.stages.s07_rl.unit_digest) when only those or other methods' settings change.
+    Stage(7, "07_rl", "s07_rl", ("rl/",), ("seed", "data", "weights", "sft.source", "sft.levels", "sft.max_length",
+                                           "rl", "sample", "score", "rerank"), after=(0, 1, 3)),
+    Stage(8, "08_figures", "s08_figures", ("figures/",), ("figures_dir", "data.source"), after=(6, 7)),
 )
 BY_NUMBER = {s.number: s for s in STAGES}
 

@@ -6,7 +6,9 @@ side on the cores (``workers`` in the params file).
   rebuilding the same params from the file), ``train_jobs`` runs several, ``workers`` at a time;
 - sampling and scoring parts: ``sample-reward-data`` and ``sample-test-pool`` with ``--part i/k`` (every k-th
   shard), ``score-<rm>`` (one reward model's score shards). A stage starts its parts side by side, then assembles
-  their shards (``e2h.sampling``, ``e2h.models.scorer``: shards on disk are reused, not recomputed).
+  their shards (``e2h.sampling``, ``e2h.models.scorer``: shards on disk are reused, not recomputed);
+- stage 07's methods: ``rl_ppo_prm`` ... each trains the first seed of ``rl.seeds`` (the stage passes one seed per
+  job through ``overrides``) on the processes of the method's section.
 
 Each job is a command, ``python -m e2h.stages <job> PARAMS [--part i/k] [--overrides JSON]``; a job run side by
 side gets an even share of the cores (``OMP_NUM_THREADS``) and gives the same result as run alone at that many
@@ -20,7 +22,9 @@ import os
 import sys
 from pathlib import Path
 
-TRAINING = ("sft", "prm", "orm", "oprm", "prm_all", "orm_all", "oprm_all")  # *_all: the all-levels references
+REWARD_MODELS = ("prm", "orm", "oprm", "prm_all", "orm_all", "oprm_all")  # *_all: the all-levels references
+RL_JOBS = ("rl_more_sft", "rl_rest_em", "rl_dpo", "rl_ppo_outcome", "rl_ppo_prm")  # stage 07, one per method
+TRAINING = ("sft",) + REWARD_MODELS + RL_JOBS
 SAMPLING = ("sample-reward-data", "sample-test-pool")
 SCORE_PREFIX = "score-"
 
@@ -28,6 +32,15 @@ SCORE_PREFIX = "score-"
 def check_job(job: str) -> None:
     if job not in TRAINING + SAMPLING and not job.startswith(SCORE_PREFIX):
         raise ValueError(f"job {job!r}: expected one of {', '.join(TRAINING + SAMPLING)} or score-<rm>")
+
+
+def section(p, job: str):
+    """The params section whose ``num_processes`` / ``accelerate_config`` a training job runs under."""
+    if job.startswith("rl_"):
+        from e2h.stages.s07_rl import section as rl_section
+
+        return rl_section(p, job[3:], p.rl.seeds[0])
+    return p.sft if job == "sft" else p.reward
 
 
 def command(job: str, params_file: str | os.PathLike, *, part: tuple[int, int] | None = None,
@@ -51,6 +64,10 @@ def run_training_here(job: str, params_file: str | os.PathLike, overrides: dict 
         from e2h.stages.s01_policy import train_policy
 
         return train_policy(p)
+    if job.startswith("rl_"):
+        from e2h.stages.s07_rl import train_method
+
+        return train_method(p, job[3:], p.rl.seeds[0])
     from e2h.stages.s03_reward_models import train_reward
 
     return train_reward(p, job)
@@ -63,7 +80,7 @@ def job_command(job: str, params_file: str | os.PathLike, overrides: dict | None
     from e2h.training.launch import launch_command
 
     p = load_params(params_file, overrides)
-    cfg = p.sft if job == "sft" else p.reward
+    cfg = section(p, job)
     args = command(job, params_file, overrides=overrides)[3:]
     return launch_command("e2h.stages", args, cfg.num_processes, cfg.accelerate_config, cpu=cpu)
 
@@ -71,6 +88,8 @@ def job_command(job: str, params_file: str | os.PathLike, overrides: dict | None
 def _model_folder(p, job: str) -> Path:
     from e2h.stages.layout import layout
 
+    if job.startswith("rl_"):
+        return layout(p).rl_policy(job[3:], p.rl.seeds[0])
     return layout(p).policy if job == "sft" else layout(p).reward_model(job)
 
 
@@ -80,7 +99,7 @@ def train_job(job: str, params_file: str | os.PathLike, overrides: dict | None =
     from e2h.training.launch import run_streaming
 
     p = load_params(params_file, overrides)
-    if (p.sft if job == "sft" else p.reward).num_processes <= 1:
+    if section(p, job).num_processes <= 1:
         return run_training_here(job, params_file, overrides)
     run_streaming(*job_command(job, params_file, overrides))
     return _model_folder(p, job)
@@ -93,11 +112,47 @@ def train_jobs(jobs: list[str], params_file: str | os.PathLike, overrides: dict 
     from e2h.training.launch import run_parallel
 
     p = load_params(params_file, overrides)
-    single = all((p.sft if j == "sft" else p.reward).num_processes <= 1 for j in jobs)
+    single = all(section(p, j).num_processes <= 1 for j in jobs)
     if p.workers <= 1 or len(jobs) <= 1 or not single:
         return {job: train_job(job, params_file, overrides) for job in jobs}
     run_parallel({job: command(job, params_file, overrides=overrides) for job in jobs}, p.workers)
     return {job: _model_folder(p, job) for job in jobs}
+
+
+def train_rl(p, params_file):
+    """Stage 07's trainings, every method under every seed: ``workers`` units side by side (one process each), or
+    one after another here or on ``num_processes`` processes. One row per unit with its wall time (0 when it was
+    done already; side by side, the wall time of them all)."""
+    import time
+
+    import pandas as pd
+
+    from e2h.stages.s07_rl import ORDER, is_trained, section as rl_section, train_method
+    from e2h.training.launch import run_parallel, run_streaming
+
+    units = [(m, s) for m in ORDER if m in p.rl.methods for s in p.rl.seeds]
+    todo = [(m, s) for m, s in units if not is_trained(p, m, s)]
+
+    def one_seed(seed: int) -> dict:
+        overrides = dict(p.overrides or {})
+        overrides["rl"] = {**overrides.get("rl", {}), "seeds": [seed]}
+        return overrides
+
+    seconds = {}
+    if p.workers > 1 and len(todo) > 1 and all(rl_section(p, m, s).num_processes <= 1 for m, s in todo):
+        t0 = time.perf_counter()
+        run_parallel({f"{m} seed {s}": command(f"rl_{m}", params_file, overrides=one_seed(s)) for m, s in todo},
+                     p.workers)
+        seconds = {unit: time.perf_counter() - t0 for unit in todo}
+    else:
+        for m, s in todo:
+            t0 = time.perf_counter()
+            if rl_section(p, m, s).num_processes > 1:
+                run_streaming(*job_command(f"rl_{m}", params_file, one_seed(s)))
+            else:
+                train_method(p, m, s)
+            seconds[(m, s)] = time.perf_counter() - t0
+    return pd.DataFrame([{"method": m, "seed": s, "seconds": seconds.get((m, s), 0.0)} for m, s in units])
 
 
 def run_parts(job: str, p) -> None:

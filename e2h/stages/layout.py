@@ -10,6 +10,11 @@
       pool/samples.parquet                  04  N samples per test problem (+ samples.shards/, samples.json)
       pool/scored.parquet                   05  the pool with every reward model's step scores (+ scored.shards/)
       rerank/<table>.parquet                06  curves, differences, auroc, slips
+      rl/<method>/seed<k>/                  07  an RL policy (HF folder; losses.json: its curves, checkpoint choice)
+      rl/work/<method>/seed<k>/iter<i>/     07  the policy of each ReST-EM / DPO iteration
+      rl/eval/<policy>.parquet              07  greedy test samples of the SFT policy and of each RL policy
+      rl/<table>.parquet                    07  results (per problem), accuracy, differences, curves, rerank
+      rl/pools/<policy>/                    07  with rl.rerank: N samples per test problem of an RL policy, scored
       figures/                              each stage's own figures (stage 08 writes here unless told otherwise)
       notebooks/, manifests/, .lock         the runner: executed notebooks, one manifest per stage, the run lock
     runs/<name>-seeds/                      python -m e2h seeds: each seed's params file, the pooled tables
@@ -75,6 +80,26 @@ class RunLayout:
         return self.root / "rerank" / f"{name}.parquet"
 
     @property
+    def rl(self) -> Path:
+        return self.root / "rl"
+
+    def rl_policy(self, method: str, seed: int) -> Path:
+        return self.rl / method / f"seed{seed}"
+
+    def rl_iteration(self, method: str, seed: int, iteration: int) -> Path:
+        return self.rl / "work" / method / f"seed{seed}" / f"iter{iteration}"
+
+    def rl_eval(self, policy: str) -> Path:
+        """Greedy test samples of a policy: ``sft`` or ``<method>-seed<k>``."""
+        return self.rl / "eval" / f"{policy}.parquet"
+
+    def rl_table(self, name: str) -> Path:
+        return self.rl / f"{name}.parquet"
+
+    def rl_pool(self, policy: str, scored: bool = False) -> Path:
+        return self.rl / "pools" / policy / ("scored.parquet" if scored else "samples.parquet")
+
+    @property
     def figures(self) -> Path:
         return self.root / "figures"
 
@@ -105,3 +130,20 @@ def figures_folder(p) -> Path:
 def seeds_folder(runs_dir: str | os.PathLike, name: str) -> Path:
     """Where ``python -m e2h seeds`` writes the seed params files and the pooled tables of run ``name``."""
     return Path(runs_dir) / f"{name}-seeds"
+
+
+def reward_model_paths(p) -> dict[str, str]:
+    """Every reward model stage 05 scores with: the run's own (``rm/<name>``, or the shipped weights' when the run
+    uses them) and the released ones (``score.released``)."""
+    if p.weights:
+        from e2h.weights import shipped_model, verify
+
+        verify(p.weights)
+        out = {name: str(shipped_model(p.weights, f"rm/{name}")) for name in p.score.rms}
+    else:
+        out = {name: str(layout(p).reward_model(name)) for name in p.score.rms}
+    for name, path in p.score.released.items():
+        if name in out:
+            raise ValueError(f"score.released: {name!r} is also in score.rms; give the released model another name")
+        out[name] = path
+    return out

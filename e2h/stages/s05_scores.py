@@ -13,25 +13,8 @@ import pandas as pd
 from e2h.models.scorer import RewardScorer, score_pool
 from e2h.pool import add_answer_keys, read_pool, write_pool
 from e2h.stages.jobs import SCORE_PREFIX, run_each
-from e2h.stages.layout import layout
+from e2h.stages.layout import layout, reward_model_paths
 from e2h.stages.s00_data import load_split
-
-
-def reward_model_paths(p) -> dict[str, str]:
-    """Every reward model stage 05 scores with: the run's own (``rm/<name>``, or the shipped weights' when the run
-    uses them) and the released ones (``score.released``)."""
-    if p.weights:
-        from e2h.weights import shipped_model, verify
-
-        verify(p.weights)
-        out = {name: str(shipped_model(p.weights, f"rm/{name}")) for name in p.score.rms}
-    else:
-        out = {name: str(layout(p).reward_model(name)) for name in p.score.rms}
-    for name, path in p.score.released.items():
-        if name in out:
-            raise ValueError(f"score.released: {name!r} is also in score.rms; give the released model another name")
-        out[name] = path
-    return out
 
 
 def score_with(p, name: str, pool: pd.DataFrame | None = None) -> pd.DataFrame:

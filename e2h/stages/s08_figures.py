@@ -1,4 +1,5 @@
-"""Stage 08: the figures of stage 06's tables, as PNG and PDF (``notebooks/08_figures``).
+"""Stage 08: the figures of stage 06's tables (and of stage 07's, when the run has them), as PNG and PDF
+(``notebooks/08_figures``).
 
 Files are named ``<run name>_<figure>.png/.pdf`` in ``figures_dir`` (the caller's, else the params file's, else the
 run folder's ``figures/``). The paper's MATH500 numbers are drawn beside the curves of a MATH run only, never beside
@@ -25,7 +26,19 @@ def rerank_tables(p) -> dict[str, pd.DataFrame]:
 
 def figures(p) -> dict[str, object]:
     """Every figure of the run, by name: matplotlib Figures, closed (a notebook shows one by naming it), not yet
-    saved."""
+    saved. Stage 06's figures when it ran, stage 07's when it ran."""
+    out = rerank_figures(p) if layout(p).rerank_table("curves").is_file() else {}
+    where = layout(p)
+    if where.rl_table("accuracy").is_file() and where.rl_table("curves").is_file():  # stage 07 ran
+        out["rl_accuracy"] = plots.plot_rl_accuracy(pd.read_parquet(where.rl_table("accuracy")))
+        out["rl_curves"] = plots.plot_rl_curves(pd.read_parquet(where.rl_table("curves")))
+    for fig in out.values():
+        plt.close(fig)  # drawn once, where the notebook names it, not all at the end of one cell
+    return out
+
+
+def rerank_figures(p) -> dict[str, object]:
+    """The figures of stage 06's tables."""
     t = rerank_tables(p)
     curves, differences, auroc = t["curves"], t["differences"], t["auroc"]
     math = p.data.source == "math"
@@ -51,8 +64,6 @@ def figures(p) -> dict[str, object]:
         out["evaluator_auroc"] = plots.plot_auroc(auroc[auroc["agg"].isin(["min", ""])], level_label=level_label)
     if "slips" in t:
         out["slip_auroc"] = plots.plot_slip_auroc(t["slips"])
-    for fig in out.values():
-        plt.close(fig)  # drawn once, where the notebook names it, not all at the end of one cell
     return out
 
 

@@ -11,6 +11,10 @@ makes all three explicit:
 - each micro-batch's summed loss is divided by the number of labelled tokens in the whole effective batch (all
   micro-batches, all processes) and multiplied by the world size, because DDP/FSDP average gradients over processes.
   Hence 1 process × 4 micro-batches and 2 processes × 2 give the same update up to float rounding.
+
+Besides the two built-in kinds, ``kind`` may be an *objective* object with ``count(example)`` (its labelled units),
+``collate(examples, pad_id)`` and ``loss_sum(model, batch) -> (summed loss, units)``: DPO's pairs
+(``e2h.training.rl.preference.PairObjective``) train through the same loop, normalised by the pairs of the batch.
 """
 
 from __future__ import annotations
@@ -62,7 +66,9 @@ def loss_sum(model, batch: dict, kind: Literal["lm", "reward"]) -> tuple[torch.T
     return loss, int(mask.sum())
 
 
-def label_count(example: dict, kind: str) -> int:
+def label_count(example: dict, kind) -> int:
+    if not isinstance(kind, str):
+        return kind.count(example)
     labels = example["labels"][1:] if kind == "lm" else example["labels"]
     return sum(1 for x in labels if x != IGNORE)
 
@@ -109,7 +115,7 @@ def prepare_model(model, cfg) -> object:
     return model
 
 
-def train(model, tokenizer, examples: list[dict], cfg, out_dir: str | Path, *, kind: Literal["lm", "reward"],
+def train(model, tokenizer, examples: list[dict], cfg, out_dir: str | Path, *, kind: Literal["lm", "reward"] | object,
           desc: str = "train", accelerator=None, extra_json: dict[str, dict] | None = None,
           callback=None, callback_every: int = 0) -> dict:
     """Train ``model`` on ``examples`` (dicts of ``input_ids`` and ``labels``) and save it to ``out_dir``.
@@ -149,14 +155,16 @@ def train(model, tokenizer, examples: list[dict], cfg, out_dir: str | Path, *, k
         total = int(acc.reduce(torch.tensor(local, device=acc.device), reduction="sum"))
         step_loss, t_step, tokens_before = torch.zeros((), device=acc.device), time.perf_counter(), tokens
         for j, (idx, weight) in enumerate(chunks):
-            batch = {k: v.to(acc.device) for k, v in
-                     collate([examples[i] for i in idx], tokenizer.pad_token_id, label_dtype).items()}
+            chunk = [examples[i] for i in idx]
+            raw = (collate(chunk, tokenizer.pad_token_id, label_dtype) if isinstance(kind, str)
+                   else kind.collate(chunk, tokenizer.pad_token_id))
+            batch = {k: v.to(acc.device) for k, v in raw.items()}
             # DDP: all-reduce only after the last micro-batch. FSDP: no no_sync, which would hold full unsharded
             # gradients; its reduce-scatter per micro-batch sums to the same result.
             ddp = acc.distributed_type in (DistributedType.MULTI_GPU, DistributedType.MULTI_CPU)
             sync = acc.no_sync(model) if ddp and j < len(chunks) - 1 else contextlib.nullcontext()
             with sync:
-                loss, _ = loss_sum(model, batch, kind)
+                loss, _ = loss_sum(model, batch, kind) if isinstance(kind, str) else kind.loss_sum(model, batch)
                 acc.backward(loss * weight * acc.num_processes / max(total, 1))
             step_loss += loss.detach() * weight
             tokens += int(batch["attention_mask"].sum()) if weight else 0
