@@ -75,6 +75,7 @@ def run_seeds(params_file: str, seeds: list[int], *, include_self: bool = True, 
         per_run.append(run_summary(load_params(f).run_dir, name))
         if summaries:
             write_text(Path(summaries) / f"{name}.csv", per_run[-1].to_csv(index=False))
+            summarize(summaries, p.name, figures_folder(p))
     run_dirs = {name: load_params(f).run_dir for name, f in files.items()}
     out = seeds_folder(p.runs_dir, p.name)
     diff = pooled_differences(run_dirs, resamples=p.rerank.resamples, seed=p.rerank.seed, level=p.rerank.ci_level)
@@ -85,3 +86,24 @@ def run_seeds(params_file: str, seeds: list[int], *, include_self: bool = True, 
     hard = diff[(diff["group"] == "hard") & (diff["method"] == "weighted") & (diff["agg"] == "prod")]
     print(hard.round(3).to_string(index=False))
     return 0
+
+
+def summarize(folder: str | Path, name: str, figures: str | Path | None = None) -> pd.DataFrame:
+    """The seed as the unit over every run summary in ``folder`` (``<name>-seed*.csv``, those of earlier
+    invocations included): writes ``<folder>/across_seeds.csv`` and, with ``figures``, the policy-strength figure
+    ``<name>_policy_strength`` (gain over majority voting against majority accuracy, one point per seed)."""
+    from e2h.plots import plot_policy_strength, save_figure
+    from e2h.stages.s06_rerank import across_seeds
+
+    files = sorted(Path(folder).glob(f"{name}-seed*.csv"))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no run summaries {name}-seed*.csv")
+    runs = pd.concat([pd.read_csv(f, keep_default_na=False, na_values=[""]) for f in files], ignore_index=True)
+    runs["rm"] = runs["rm"].fillna("")
+    runs["agg"] = runs["agg"].fillna("")
+    table = across_seeds(runs)
+    write_text(Path(folder) / "across_seeds.csv", table.to_csv(index=False))
+    if figures is not None:
+        save_figure(plot_policy_strength(runs.assign(source="test seeds")), figures, f"{name}_policy_strength")
+    return table
+

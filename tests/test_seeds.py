@@ -60,3 +60,26 @@ def test_a_seed_can_build_its_own_base(tmp_path):
                                                                                       "base.yaml"))
     assert shared.model.base == str(ROOT / "weights" / "base")
     assert own.model.base == "tiny" and own.model.tiny_pretrain_docs == 20000 and own.seed == 4
+
+
+def test_summarize_reads_every_seed_summary_in_the_folder_and_draws_the_policy_strength_figure(tmp_path):
+    import pandas as pd
+
+    from e2h.seeds import summarize
+
+    def summary(run: str, majority: float, gain: float) -> pd.DataFrame:
+        rows = [{"run": run, "metric": "majority accuracy", "rm": "", "agg": "", "group": "hard", "n": 32,
+                 "mean": majority, "lo": majority - 0.05, "hi": majority + 0.05, "problems": 300}]
+        for metric, agg in (("weighted − majority", "prod"), ("best_of_n − majority", "min")):
+            rows.append({"run": run, "metric": metric, "rm": "prm", "agg": agg, "group": "hard", "n": 32,
+                         "mean": gain, "lo": gain - 0.03, "hi": gain + 0.03, "problems": 300})
+        return pd.DataFrame(rows)
+
+    for i, (maj, gain) in enumerate([(0.3, 0.10), (0.5, 0.04), (0.9, -0.01)]):
+        summary(f"protocol-seed{1000 + i}", maj, gain).to_csv(tmp_path / f"protocol-seed{1000 + i}.csv", index=False)
+    (tmp_path / "other-seed1.csv").write_text("not a summary of this study\n")
+    table = summarize(tmp_path, "protocol", tmp_path / "figures").set_index(["metric", "rm"])
+    row = table.loc[("weighted − majority", "prm")]
+    assert row["runs"] == 3 and abs(row["mean"] - 0.13 / 3) < 1e-12 and row["above_zero"] == 2
+    assert (tmp_path / "across_seeds.csv").is_file()
+    assert (tmp_path / "figures" / "protocol_policy_strength.png").stat().st_size > 10_000

@@ -12,6 +12,7 @@ import pandas as pd
 import seaborn as sns
 
 from e2h.io import atomic_path
+from e2h.plots.style import rm_color
 from e2h.rerank.stats import CI_METHOD
 
 
@@ -106,3 +107,35 @@ def plot_pass_at_k(table: pd.DataFrame, title: str, groups=("all", "easy (1-3)",
     ax.set_xscale("log", base=2)
     ax.set(title=f"{title}\nproblems: {sizes}\nbands: {CI_METHOD}", xlabel="k (samples)", ylabel="pass@k", ylim=(0, 1))
     return ax
+
+
+def plot_policy_strength(summaries: pd.DataFrame, *, group: str = "hard", title: str = ""):
+    """The gain of each re-ranker over majority voting against the policy's majority-voting accuracy, one point per
+    run (a seed, or a checkpoint target) with its interval, weighted voting (prod) and best-of-N (min) side by side;
+    from run summaries (``e2h.stages.s06_rerank.run_summary`` rows, a ``source`` column optional)."""
+    s = summaries[summaries["group"] == group]
+    majority = s[s["metric"] == "majority accuracy"].set_index("run")["mean"]
+    panels = (("weighted − majority", ("prod", "any"), "weighted voting"), ("best_of_n − majority", ("min", "any"),
+                                                                              "best-of-N"))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    sources = list(dict.fromkeys(s["source"])) if "source" in s else [""]
+    markers = dict(zip(sources, ["o", "^", "s", "D"]))
+    for ax, (metric, aggs, name) in zip(axes, panels):
+        d = s[(s["metric"] == metric) & s["agg"].isin(aggs)].copy()
+        d["majority"] = d["run"].map(majority)
+        for (rm, source), part in d.groupby(["rm", "source"] if "source" in d else ["rm", "group"], sort=False):
+            x, m = 100 * part["majority"].to_numpy(), 100 * part["mean"].to_numpy()
+            err = [m - 100 * part["lo"].to_numpy(), 100 * part["hi"].to_numpy() - m]
+            ax.errorbar(x, m, yerr=err, fmt=markers.get(source, "o"), color=rm_color(rm), capsize=2, alpha=0.85,
+                        label=f"{rm}" + (f", {source}" if "source" in d else ""))
+        ax.axhline(0, color="grey", lw=1)
+        ax.set_xlabel(f"majority-voting accuracy of the policy, % (levels {'4-5' if group == 'hard' else group})")
+        ax.set_title(name, fontsize=10)
+    axes[0].set_ylabel("accuracy − majority voting, points")
+    n = int(s["n"].max())
+    axes[1].legend(title="reward model", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    fig.suptitle(title or f"Where easy-trained evaluators help: gain over majority vs policy strength, "
+                          f"{majority.size} runs, N = {n}\n95% interval per run: bootstrap over problems combined "
+                          "with subset draws", fontsize=10)
+    fig.tight_layout()
+    return fig
