@@ -184,7 +184,9 @@ def test_a_child_that_cannot_start_is_a_loud_error(monkeypatch):
 # ---------------------------------------------------------------------------------------------------------------
 # A verdict not reached is no verdict: waiting for a child is not the pair's time, and load changes no verdict.
 
-SLOW = ("(x+1)^{5000}", "x")  # passes every guard, then keeps sympy busy far longer than any timeout here
+# Passes every guard and the in-process value check (these are surds), then keeps sympy busy for seconds; the
+# earlier pair, (x+1)^{5000} against x, is now rejected in 0.2 s by its value at the fixed point.
+SLOW = ("(\\sqrt{2}+\\sqrt{3})^{5000}", "(\\sqrt{3}+\\sqrt{2})^{5000}+1")
 EQUAL_WHATEVER_THE_LOAD = [  # (gold, pred, verdict): well under 1 s of sympy each; all but three need it (those
     # three, plain arithmetic of different values, are told apart in-process: e2h.grading.numeric)
     ("2\\sqrt{2}", "\\sqrt{8}", True), ("\\frac{\\sqrt{3}}{3}", "\\frac{1}{\\sqrt{3}}", True),
