@@ -22,6 +22,28 @@ from e2h.stages.layout import RunLayout, figures_folder, seeds_folder
 
 SEED_KEYS = (("seed",), ("data", "seed"), ("sample", "seed"), ("sft", "seed"), ("reward", "seed"),
              ("rerank", "seed"))
+# The dev problems of docs/protocol.md: drawn like the test set (task_test) from the validation bucket, disjoint
+# from train, val and test; a dev seed's stages 04-06 read them instead of the test problems.
+DEV_SPLIT = {"task_dev": [40, 40, 40, 150, 150], "eval_split": "dev"}
+
+
+def set_seeds(raw: dict, seed: int) -> dict:
+    """``raw`` (a params dict) with every seed key set to ``seed``, in place; returned for chaining."""
+    for path in SEED_KEYS:
+        node = raw
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = seed
+    return raw
+
+
+def dev_seed_params(params_file: str | Path, seed: int, name: str) -> dict:
+    """The resolved params of ``params_file`` (absolute paths) as dev seed ``seed`` on the dev split, named
+    ``name``: what a study that chooses or describes something on dev data starts from."""
+    raw = set_seeds(load_params(params_file).to_dict(), seed)
+    raw["data"].update(DEV_SPLIT)
+    raw["name"] = name
+    return raw
 
 
 def seed_params_file(params_file: str | Path, seed: int, base_params: str | Path | None = None) -> Path:
@@ -34,11 +56,7 @@ def seed_params_file(params_file: str | Path, seed: int, base_params: str | Path
     raw = p.to_dict()  # resolved: its paths are absolute, so the file works from any folder
     if base_params is not None:
         raw["model"] = load_params(base_params).to_dict()["model"]
-    for path in SEED_KEYS:
-        node = raw
-        for key in path[:-1]:
-            node = node.setdefault(key, {})
-        node[path[-1]] = seed
+    set_seeds(raw, seed)
     raw["rl"]["seeds"] = [seed]  # stage 07 trains each method once, under this seed
     name = f"{p.name}-seed{seed}"
     raw.update(name=name, figures_dir=str(RunLayout(Path(p.runs_dir) / name).figures))

@@ -58,7 +58,7 @@ def test_smoke_runs_every_stage_of_the_embedded_pipeline(tmp_path):
     one = diff[(diff.method == "weighted") & (diff.rm == "prm") & (diff["agg"] == "prod") & (diff.group == "hard")]
     assert len(one) == 3 and (one.lo <= one["mean"]).all() and (one["mean"] <= one.hi).all()
     summary = run_summary(run_dir, "a")
-    assert {"majority accuracy", "single accuracy", "weighted − majority", "best_of_n − majority",
+    assert {"majority accuracy", "single accuracy", "pass@n accuracy", "weighted − majority", "best_of_n − majority",
             "within-problem AUROC"} <= set(summary.metric)
     assert set(summary[summary.metric == "weighted − majority"].rm) == {"prm", "orm", "oprm", "prm_all"}
 

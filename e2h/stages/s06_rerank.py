@@ -183,8 +183,8 @@ SUMMARY_VARIANTS = (("weighted", "prod"), ("best_of_n", "min"), ("weighted", "an
 
 
 def run_summary(run_dir: str | os.PathLike, name: str) -> pd.DataFrame:
-    """One run's summary at its largest N, from its stage-06 tables: per group, majority and single-sample accuracy
-    and each reward model's weighted-voting (prod) and best-of-N (min) difference with majority voting, with the
+    """One run's summary at its largest N, from its stage-06 tables: per group, majority, single-sample and pass@N
+    accuracy and each reward model's weighted-voting (prod) and best-of-N (min) difference with majority voting, with the
     problems+subsets interval; ``seed`` names the run."""
     where = RunLayout(run_dir)
     curves, diffs = (merge_equal_aggregators(pd.read_parquet(where.rerank_table(t))) for t in ("curves", "differences"))
@@ -193,7 +193,7 @@ def run_summary(run_dir: str | os.PathLike, name: str) -> pd.DataFrame:
     for table, kind in ((curves, "accuracy"), (diffs, "− majority")):
         t = table[(table["n"] == n) & (table["ci"] == BOOTSTRAP)]
         for r in t.itertuples():
-            ref = r.method in ("majority", "single") and kind == "accuracy"
+            ref = r.method in ("majority", "single", "pass@n") and kind == "accuracy"
             if ref or (r.method, r.agg) in SUMMARY_VARIANTS and kind == "− majority":
                 rows.append({"run": name, "metric": f"{r.method} {kind}", "rm": r.rm, "agg": r.agg, "group": r.group,
                              "n": n, "mean": r.mean, "lo": r.lo, "hi": r.hi, "problems": r.problems})
