@@ -184,8 +184,8 @@ SUMMARY_VARIANTS = (("weighted", "prod"), ("best_of_n", "min"), ("weighted", "an
 
 def run_summary(run_dir: str | os.PathLike, name: str) -> pd.DataFrame:
     """One run's summary at its largest N, from its stage-06 tables: per group, majority, single-sample and pass@N
-    accuracy and each reward model's weighted-voting (prod) and best-of-N (min) difference with majority voting, with the
-    problems+subsets interval; ``seed`` names the run."""
+    accuracy and each reward model's weighted-voting (prod) and best-of-N (min) difference with majority voting,
+    with the problems+subsets interval; ``name`` names the run in the ``run`` column."""
     where = RunLayout(run_dir)
     curves, diffs = (merge_equal_aggregators(pd.read_parquet(where.rerank_table(t))) for t in ("curves", "differences"))
     n = int(curves["n"].max())
