@@ -22,9 +22,6 @@ from e2h.stages.layout import RunLayout, figures_folder, seeds_folder
 
 SEED_KEYS = (("seed",), ("data", "seed"), ("sample", "seed"), ("sft", "seed"), ("reward", "seed"),
              ("rerank", "seed"))
-# The dev problems of docs/protocol.md: drawn like the test set (task_test) from the validation bucket, disjoint
-# from train, val and test; a dev seed's stages 04-06 read them instead of the test problems.
-DEV_SPLIT = {"task_dev": [40, 40, 40, 150, 150], "eval_split": "dev"}
 
 
 def set_seeds(raw: dict, seed: int) -> dict:
@@ -39,9 +36,11 @@ def set_seeds(raw: dict, seed: int) -> dict:
 
 def dev_seed_params(params_file: str | Path, seed: int, name: str) -> dict:
     """The resolved params of ``params_file`` (absolute paths) as dev seed ``seed`` on the dev split, named
-    ``name``: what a study that chooses or describes something on dev data starts from."""
+    ``name``: what a study that chooses or describes something on dev data starts from. The dev problems
+    (docs/protocol.md) are drawn like the test set (as many per level) from the validation bucket, disjoint from
+    train, val and test; stages 04-06 read them instead of the test problems."""
     raw = set_seeds(load_params(params_file).to_dict(), seed)
-    raw["data"].update(DEV_SPLIT)
+    raw["data"].update(task_dev=list(raw["data"]["task_test"]), eval_split="dev")
     raw["name"] = name
     return raw
 
@@ -96,7 +95,8 @@ def run_seeds(params_file: str, seeds: list[int], *, include_self: bool = True, 
             summarize(summaries, p.name, figures_folder(p))
     run_dirs = {name: load_params(f).run_dir for name, f in files.items()}
     out = seeds_folder(p.runs_dir, p.name)
-    diff = pooled_differences(run_dirs, resamples=p.rerank.resamples, seed=p.rerank.seed, level=p.rerank.ci_level)
+    diff = pooled_differences(run_dirs, ties=p.rerank.ties, resamples=p.rerank.resamples, seed=p.rerank.seed,
+                              level=p.rerank.ci_level)
     write_text(out / "differences.csv", diff.to_csv(index=False))
     write_text(out / "evaluator_auroc.csv", evaluator_quality(run_dirs).to_csv(index=False))
     write_text(out / "across_seeds.csv", across_seeds(pd.concat(per_run), level=p.rerank.ci_level).to_csv(index=False))

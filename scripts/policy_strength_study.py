@@ -24,7 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "docs" / "results" / "policy_strength"
-TEST_SEEDS = range(1000, 1010)  # docs/protocol.md: run once each under the frozen protocol, never chosen on
+DEV_SEEDS = range(101, 200)  # docs/protocol.md: dev seeds; its test seeds (1000-1009) never choose or describe
 
 
 def run_name(seed: int, target: float) -> str:
@@ -54,6 +54,23 @@ def study_params(seed: int, target: float, reference: float, runs_dir: Path) -> 
                      "(scripts/policy_strength_study.py)\n" + yaml.safe_dump(raw, sort_keys=False))
     load_params(path)  # a file that does not load fails here, before any stage
     return path
+
+
+def rescore_if_retrained(params_file: Path, reference: Path) -> None:
+    """Stages 05-06 again when the reference run's reward models are not those the target run scored with: the
+    runner sees only their paths, which stay the same when stage 03 reruns."""
+    from e2h.io import read_json, write_json
+    from e2h.params import load_params
+    from e2h.runner import run
+    from e2h.stages.layout import RunLayout
+
+    trained = read_json(RunLayout(reference).manifest("03_reward_models"), what="stage manifest")["run_id"]
+    stamp = load_params(params_file).run_dir / "reference_reward_models.json"
+    if stamp.is_file() and read_json(stamp, what="reference stamp")["run_id"] == trained:
+        return
+    if stamp.is_file():  # scored with earlier reward models of the reference
+        run(params_file, stages="05-06", force=True, notebooks_dir=ROOT / "notebooks")
+    write_json(stamp, {"reference": str(reference), "run_id": trained})
 
 
 def summaries(folder: Path = OUT) -> pd.DataFrame:
@@ -95,8 +112,8 @@ def main() -> None:
     ap.add_argument("--reference", type=float, default=0.5, help="the target whose run trains the reward models")
     ap.add_argument("--runs-dir", type=Path, default=ROOT / "runs")
     args = ap.parse_args()
-    if any(s in TEST_SEEDS for s in args.seeds):
-        ap.error(f"seeds {sorted(set(args.seeds) & set(TEST_SEEDS))} are test seeds of docs/protocol.md")
+    if not set(args.seeds) <= set(DEV_SEEDS):
+        ap.error(f"seeds {sorted(set(args.seeds) - set(DEV_SEEDS))}: expected dev seeds 101-199 (docs/protocol.md)")
     if args.reference not in args.targets:
         ap.error(f"--reference {args.reference:g} is not among --targets")
     targets = [args.reference] + [t for t in args.targets if t != args.reference]  # its reward models come first
@@ -105,6 +122,8 @@ def main() -> None:
             params_file = study_params(seed, target, args.reference, args.runs_dir.resolve())
             print(f"[strength] dev seed {seed}, target {target:g}", flush=True)
             run(params_file, notebooks_dir=ROOT / "notebooks")
+            if target != args.reference:
+                rescore_if_retrained(params_file, args.runs_dir / run_name(seed, args.reference))
             name = run_name(seed, target)
             table = run_summary(args.runs_dir / name, name)
             write_text(OUT / f"dev-seed{seed}-target{target:g}.csv", table.to_csv(index=False))

@@ -119,13 +119,16 @@ def across(runs: pd.DataFrame, pooled: pd.DataFrame | None = None, group: str = 
 
 def pooled_table(runs: pd.DataFrame, runs_dir: Path) -> pd.DataFrame:
     from e2h.io import write_text
+    from e2h.params import load_params
     from e2h.stages.s06_rerank import pooled_differences
 
     dirs = {name: runs_dir / name for name in sorted(runs["run"].unique())}
     missing = [str(d) for d in dirs.values() if not d.is_dir()]
     if missing:
         raise FileNotFoundError(f"--runs-dir {runs_dir}: no run folder {', '.join(missing)}")
-    table = pooled_differences(dirs, resamples=1000, seed=0)
+    p = load_params(ROOT / "params" / "protocol.yaml")
+    table = pooled_differences(dirs, ties=p.rerank.ties, resamples=p.rerank.resamples, seed=p.rerank.seed,
+                               level=p.rerank.ci_level)
     write_text(FOLDER / "pooled_differences.csv", table.to_csv(index=False))
     return table
 

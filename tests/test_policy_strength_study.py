@@ -35,8 +35,23 @@ def test_every_target_runs_the_protocol_on_dev_problems_scored_by_the_reference_
     assert ref.run_dir != weak.run_dir
 
 
-def test_test_seeds_and_a_missing_reference_are_refused(study, monkeypatch):
-    for argv in (["1003"], ["101", "--targets", "0.3", "0.7"]):
+def test_a_target_run_is_scored_again_when_the_reference_models_are_retrained(study, tmp_path, monkeypatch):
+    from e2h.io import write_json
+    from e2h.stages.layout import RunLayout
+
+    calls = []
+    monkeypatch.setattr("e2h.runner.run", lambda params_file, **kw: calls.append(kw))
+    ref = tmp_path / study.run_name(101, 0.5)
+    weak = study.study_params(101, 0.3, 0.5, tmp_path)
+    for run_id, rescored in (("a1", False), ("a1", False), ("b2", True)):  # first scoring, unchanged, retrained
+        write_json(RunLayout(ref).manifest("03_reward_models"), {"run_id": run_id})
+        study.rescore_if_retrained(weak, ref)
+        assert bool(calls) == rescored
+    assert calls == [{"stages": "05-06", "force": True, "notebooks_dir": ROOT / "notebooks"}]
+
+
+def test_only_dev_seeds_and_a_listed_reference_are_accepted(study, monkeypatch):
+    for argv in (["1003"], ["0"], ["101", "--targets", "0.3", "0.7"]):
         monkeypatch.setattr(sys, "argv", ["policy_strength_study.py", *argv])
         with pytest.raises(SystemExit):
             study.main()

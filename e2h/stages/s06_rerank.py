@@ -144,25 +144,28 @@ def checker_vote_table(p, pool: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     return checker_vote(pool, problems, seed=seed)
 
 
-def pooled_differences(run_dirs: dict[str, str | os.PathLike], *, n: int | None = None, resamples: int = 1000,
-                       seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+def pooled_differences(run_dirs: dict[str, str | os.PathLike], *, ties: str, n: int | None = None,
+                       resamples: int = 1000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
     """Paired differences with majority voting at N (default: the largest), per run and pooled over runs.
 
     One row per (run, method, rm, agg, group) with mean, lo, hi (problems+subsets bootstrap); ``run`` is the
     run's name or ``pooled``. Per-run rows come from each run's ``rerank/differences.parquet``; the pooled interval
-    resamples the problems of all runs together (their test problems differ, so the pooled set is their union).
+    resamples the problems of all runs together (their test problems differ, so the pooled set is their union),
+    voting ties scored as the runs' ``rerank.ties`` (``ties``, required: a pooled number under another tie rule
+    than the runs' would not compare with theirs). An outcome model's aggregators are merged (``any``), as in
+    ``run_summary``.
     """
     frames, pools, at = [], [], n
     for name, run in run_dirs.items():
         where = RunLayout(run)
         d = pd.read_parquet(where.rerank_table("differences"))
         at = at or int(d["n"].max())  # the first run's largest N, unless given
-        frames.append(d[(d["n"] == at) & (d["ci"] == BOOTSTRAP)].assign(run=name))
+        frames.append(merge_equal_aggregators(d[(d["n"] == at) & (d["ci"] == BOOTSTRAP)]).assign(run=name))
         pool = read_pool(where.scored_pool)
         pools.append(pool.assign(problem_id=name + "/" + pool["problem_id"].astype(str)))
     pool = pd.concat(pools, ignore_index=True)
-    diff = resample(pool, ns=[at], resamples=resamples, seed=seed).differences(level=level)
-    frames.append(diff[diff["ci"] == BOOTSTRAP].assign(run="pooled"))
+    diff = resample(pool, ns=[at], resamples=resamples, seed=seed, ties=ties).differences(level=level)
+    frames.append(merge_equal_aggregators(diff[diff["ci"] == BOOTSTRAP]).assign(run="pooled"))
     cols = ["run", "method", "rm", "agg", "group", "n", "mean", "lo", "hi", "share_le_0", "problems", "resamples"]
     return pd.concat(frames, ignore_index=True)[cols]
 
