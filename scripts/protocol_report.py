@@ -48,6 +48,10 @@ def signed(x: float) -> str:
     return f"{100 * x:+.1f}".replace("-", "−")
 
 
+def percent(x: float) -> str:
+    return f"{100 * x:.1f}".replace("-", "−")
+
+
 def interval(lo: float, hi: float) -> str:
     return "—" if pd.isna(lo) else f"[{signed(lo)}, {signed(hi)}]"
 
@@ -111,9 +115,9 @@ def across(runs: pd.DataFrame, pooled: pd.DataFrame | None = None, group: str = 
         row = t[t["metric"] == metric]
         if len(row):
             row = row.iloc[0]
-            t_int = "" if pd.isna(row["t_lo"]) else f" (t-interval {100 * row['t_lo']:.1f}-{100 * row['t_hi']:.1f}%)"
+            t_int = "" if pd.isna(row["t_lo"]) else f", 95% t-interval [{percent(row['t_lo'])}, {percent(row['t_hi'])}]"
             lines.append(f"\n{metric} on {group} problems, mean over {int(row['runs'])} seeds: "
-                         f"{100 * row['mean']:.1f}%{t_int}")
+                         f"{percent(row['mean'])}%{t_int}")
     return "\n".join(lines)
 
 
