@@ -122,6 +122,10 @@ def summarize(folder: str | Path, name: str, figures: str | Path | None = None) 
     table = across_seeds(runs)
     write_text(Path(folder) / "across_seeds.csv", table.to_csv(index=False))
     if figures is not None:
-        save_figure(plot_policy_strength(runs.assign(source="test seeds")), figures, f"{name}_policy_strength")
+        n = int(runs["n"].max())
+        title = (f"{name}: gain over majority voting vs policy strength, {len(files)} seeds (one point each), "
+                 f"N = {n}, hard problems\n95% interval per seed: bootstrap over problems combined with subset draws")
+        save_figure(plot_policy_strength(runs.assign(source="test seeds"), title=title), figures,
+                    f"{name}_policy_strength")
     return table
 
