@@ -38,7 +38,7 @@ def shapes(gpu: bool) -> dict:
 def build(shape: dict, folder: Path, dtype: str):
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from e2h.models import load_model, train_tokenizer
+    from e2h.models import train_tokenizer
 
     cfg = LlamaConfig(**{k: v for k, v in shape.items() if k not in ("seq", "batch")}, head_dim=64,
                       max_position_embeddings=shape["seq"], tie_word_embeddings=False)

@@ -247,7 +247,8 @@ def text_to_steps(text: str, cut_at_newlines: bool = False) -> list[str]:
     tokens = _math_tokens(text.strip())
     steps, current = [], []
     for t, (kind, chunk) in enumerate(tokens):
-        if kind != "ws" and current and tokens[t - 1][0] != "ws" and _cut(tokens[t - 1], None, (kind, chunk), cut_at_newlines):
+        if (kind != "ws" and current and tokens[t - 1][0] != "ws"
+                and _cut(tokens[t - 1], None, (kind, chunk), cut_at_newlines)):
             steps.append(current)
             current = []
         if kind == "ws" and 0 < t < len(tokens) - 1 and _cut(tokens[t - 1], chunk, tokens[t + 1], cut_at_newlines):

@@ -24,6 +24,27 @@ SEED_KEYS = (("seed",), ("data", "seed"), ("sample", "seed"), ("sft", "seed"), (
              ("rerank", "seed"))
 
 
+def set_seeds(raw: dict, seed: int) -> dict:
+    """``raw`` (a params dict) with every seed key set to ``seed``, in place; returned for chaining."""
+    for path in SEED_KEYS:
+        node = raw
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = seed
+    return raw
+
+
+def dev_seed_params(params_file: str | Path, seed: int, name: str) -> dict:
+    """The resolved params of ``params_file`` (absolute paths) as dev seed ``seed`` on the dev split, named
+    ``name``: what a study that chooses or describes something on dev data starts from. The dev problems
+    (docs/protocol.md) are drawn like the test set (as many per level) from the validation bucket, disjoint from
+    train, val and test; stages 04-06 read them instead of the test problems."""
+    raw = set_seeds(load_params(params_file).to_dict(), seed)
+    raw["data"].update(task_dev=list(raw["data"]["task_test"]), eval_split="dev")
+    raw["name"] = name
+    return raw
+
+
 def seed_params_file(params_file: str | Path, seed: int, base_params: str | Path | None = None) -> Path:
     """Write ``<runs_dir>/<name>-seeds/<name>-seed<k>.yaml``: the resolved params with every seed set to ``seed``,
     its own run name, and its figures kept in its run folder (the main run's figures stay those of the file).
@@ -34,11 +55,7 @@ def seed_params_file(params_file: str | Path, seed: int, base_params: str | Path
     raw = p.to_dict()  # resolved: its paths are absolute, so the file works from any folder
     if base_params is not None:
         raw["model"] = load_params(base_params).to_dict()["model"]
-    for path in SEED_KEYS:
-        node = raw
-        for key in path[:-1]:
-            node = node.setdefault(key, {})
-        node[path[-1]] = seed
+    set_seeds(raw, seed)
     raw["rl"]["seeds"] = [seed]  # stage 07 trains each method once, under this seed
     name = f"{p.name}-seed{seed}"
     raw.update(name=name, figures_dir=str(RunLayout(Path(p.runs_dir) / name).figures))
@@ -78,7 +95,8 @@ def run_seeds(params_file: str, seeds: list[int], *, include_self: bool = True, 
             summarize(summaries, p.name, figures_folder(p))
     run_dirs = {name: load_params(f).run_dir for name, f in files.items()}
     out = seeds_folder(p.runs_dir, p.name)
-    diff = pooled_differences(run_dirs, resamples=p.rerank.resamples, seed=p.rerank.seed, level=p.rerank.ci_level)
+    diff = pooled_differences(run_dirs, ties=p.rerank.ties, resamples=p.rerank.resamples, seed=p.rerank.seed,
+                              level=p.rerank.ci_level)
     write_text(out / "differences.csv", diff.to_csv(index=False))
     write_text(out / "evaluator_auroc.csv", evaluator_quality(run_dirs).to_csv(index=False))
     write_text(out / "across_seeds.csv", across_seeds(pd.concat(per_run), level=p.rerank.ci_level).to_csv(index=False))
@@ -104,6 +122,10 @@ def summarize(folder: str | Path, name: str, figures: str | Path | None = None) 
     table = across_seeds(runs)
     write_text(Path(folder) / "across_seeds.csv", table.to_csv(index=False))
     if figures is not None:
-        save_figure(plot_policy_strength(runs.assign(source="test seeds")), figures, f"{name}_policy_strength")
+        n = int(runs["n"].max())
+        title = (f"{name}: gain over majority voting vs policy strength, {len(files)} seeds (one point each), "
+                 f"N = {n}, hard problems\n95% interval per seed: bootstrap over problems combined with subset draws")
+        save_figure(plot_policy_strength(runs.assign(source="test seeds"), title=title), figures,
+                    f"{name}_policy_strength")
     return table
 

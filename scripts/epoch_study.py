@@ -28,21 +28,12 @@ OUT = ROOT / "docs" / "results" / "epochs"
 
 def study_params(seed: int) -> Path:
     from e2h.io import write_text
-    from e2h.seeds import SEED_KEYS
+    from e2h.seeds import dev_seed_params
 
     path = ROOT / "runs" / "epoch-study" / f"seed{seed}.yaml"
     if path.is_file():  # the workers of a study read the file its stages ran with
         return path
-    raw = yaml.safe_load((ROOT / "params" / "default-train.yaml").read_text())
-    if raw["model"]["base"] != "tiny":
-        raw["model"]["base"] = str((ROOT / raw["model"]["base"]).resolve())
-    for keys in SEED_KEYS:
-        node = raw
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-        node[keys[-1]] = seed
-    raw["name"] = f"epochs-seed{seed}"
-    raw["data"].update(task_dev=[40, 40, 40, 150, 150], eval_split="dev")
+    raw = dev_seed_params(ROOT / "params" / "default-train.yaml", seed, f"epochs-seed{seed}")
     raw.update(workers=2, runs_dir=str(ROOT / "runs"))
     write_text(path, yaml.safe_dump(raw, sort_keys=False))
     return path

@@ -120,11 +120,16 @@ def plot_policy_strength(summaries: pd.DataFrame, *, group: str = "hard", title:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     sources = list(dict.fromkeys(s["source"])) if "source" in s else [""]
     markers = dict(zip(sources, ["o", "^", "s", "D"]))
+    span = max(100 * (majority.max() - majority.min()), 1.0)
     for ax, (metric, aggs, name) in zip(axes, panels):
         d = s[(s["metric"] == metric) & s["agg"].isin(aggs)].copy()
         d["majority"] = d["run"].map(majority)
-        for (rm, source), part in d.groupby(["rm", "source"] if "source" in d else ["rm", "group"], sort=False):
-            x, m = 100 * part["majority"].to_numpy(), 100 * part["mean"].to_numpy()
+        keys = ["rm", "source"] if "source" in d else ["rm", "group"]
+        parts = list(d.groupby(keys, sort=False))
+        for i, ((rm, source), part) in enumerate(parts):
+            # a run's reward models share its x: each drawn a little aside, so their intervals stay apart
+            dodge = (i - (len(parts) - 1) / 2) * 0.012 * span
+            x, m = 100 * part["majority"].to_numpy() + dodge, 100 * part["mean"].to_numpy()
             err = [m - 100 * part["lo"].to_numpy(), 100 * part["hi"].to_numpy() - m]
             ax.errorbar(x, m, yerr=err, fmt=markers.get(source, "o"), color=rm_color(rm), capsize=2, alpha=0.85,
                         label=f"{rm}" + (f", {source}" if "source" in d else ""))

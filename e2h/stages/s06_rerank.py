@@ -144,25 +144,28 @@ def checker_vote_table(p, pool: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     return checker_vote(pool, problems, seed=seed)
 
 
-def pooled_differences(run_dirs: dict[str, str | os.PathLike], *, n: int | None = None, resamples: int = 1000,
-                       seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+def pooled_differences(run_dirs: dict[str, str | os.PathLike], *, ties: str, n: int | None = None,
+                       resamples: int = 1000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
     """Paired differences with majority voting at N (default: the largest), per run and pooled over runs.
 
     One row per (run, method, rm, agg, group) with mean, lo, hi (problems+subsets bootstrap); ``run`` is the
     run's name or ``pooled``. Per-run rows come from each run's ``rerank/differences.parquet``; the pooled interval
-    resamples the problems of all runs together (their test problems differ, so the pooled set is their union).
+    resamples the problems of all runs together (their test problems differ, so the pooled set is their union),
+    voting ties scored as the runs' ``rerank.ties`` (``ties``, required: a pooled number under another tie rule
+    than the runs' would not compare with theirs). An outcome model's aggregators are merged (``any``), as in
+    ``run_summary``.
     """
     frames, pools, at = [], [], n
     for name, run in run_dirs.items():
         where = RunLayout(run)
         d = pd.read_parquet(where.rerank_table("differences"))
         at = at or int(d["n"].max())  # the first run's largest N, unless given
-        frames.append(d[(d["n"] == at) & (d["ci"] == BOOTSTRAP)].assign(run=name))
+        frames.append(merge_equal_aggregators(d[(d["n"] == at) & (d["ci"] == BOOTSTRAP)]).assign(run=name))
         pool = read_pool(where.scored_pool)
         pools.append(pool.assign(problem_id=name + "/" + pool["problem_id"].astype(str)))
     pool = pd.concat(pools, ignore_index=True)
-    diff = resample(pool, ns=[at], resamples=resamples, seed=seed).differences(level=level)
-    frames.append(diff[diff["ci"] == BOOTSTRAP].assign(run="pooled"))
+    diff = resample(pool, ns=[at], resamples=resamples, seed=seed, ties=ties).differences(level=level)
+    frames.append(merge_equal_aggregators(diff[diff["ci"] == BOOTSTRAP]).assign(run="pooled"))
     cols = ["run", "method", "rm", "agg", "group", "n", "mean", "lo", "hi", "share_le_0", "problems", "resamples"]
     return pd.concat(frames, ignore_index=True)[cols]
 
@@ -183,9 +186,9 @@ SUMMARY_VARIANTS = (("weighted", "prod"), ("best_of_n", "min"), ("weighted", "an
 
 
 def run_summary(run_dir: str | os.PathLike, name: str) -> pd.DataFrame:
-    """One run's summary at its largest N, from its stage-06 tables: per group, majority and single-sample accuracy
-    and each reward model's weighted-voting (prod) and best-of-N (min) difference with majority voting, with the
-    problems+subsets interval; ``seed`` names the run."""
+    """One run's summary at its largest N, from its stage-06 tables: per group, majority, single-sample and pass@N
+    accuracy and each reward model's weighted-voting (prod) and best-of-N (min) difference with majority voting,
+    with the problems+subsets interval; ``name`` names the run in the ``run`` column."""
     where = RunLayout(run_dir)
     curves, diffs = (merge_equal_aggregators(pd.read_parquet(where.rerank_table(t))) for t in ("curves", "differences"))
     n = int(curves["n"].max())
@@ -193,7 +196,7 @@ def run_summary(run_dir: str | os.PathLike, name: str) -> pd.DataFrame:
     for table, kind in ((curves, "accuracy"), (diffs, "− majority")):
         t = table[(table["n"] == n) & (table["ci"] == BOOTSTRAP)]
         for r in t.itertuples():
-            ref = r.method in ("majority", "single") and kind == "accuracy"
+            ref = r.method in ("majority", "single", "pass@n") and kind == "accuracy"
             if ref or (r.method, r.agg) in SUMMARY_VARIANTS and kind == "− majority":
                 rows.append({"run": name, "metric": f"{r.method} {kind}", "rm": r.rm, "agg": r.agg, "group": r.group,
                              "n": n, "mean": r.mean, "lo": r.lo, "hi": r.hi, "problems": r.problems})

@@ -93,11 +93,10 @@ def train_dpo(policy_path, prm_path, questions: list[dict], golds: dict, cfg, ou
 
     from e2h.io import write_parquet
     from e2h.models import load_model
-    from e2h.models.scorer import RewardScorer
     from e2h.training.loop import make_accelerator, step_plan, train
     from e2h.training.rl.iterate import keep_best, on_main
     from e2h.training.rl.preference import PairObjective
-    from e2h.training.rl.rollout import generate, grade, response_logprobs, step_probs, to_records
+    from e2h.training.rl.rollout import response_logprobs, sample_and_judge, to_records
 
     acc = accelerator or make_accelerator(cfg)
     current, iterations, folders = str(policy_path), [], []
@@ -105,11 +104,9 @@ def train_dpo(policy_path, prm_path, questions: list[dict], golds: dict, cfg, ou
         folder = Path(work_dir(it))
 
         def sample():
-            model, tok = load_model(current, dtype=cfg.dtype, device=acc.device)
-            rolls = generate(model, tok, questions, n=cfg.n, temperature=cfg.temperature, top_k=cfg.top_k,
-                             max_new_tokens=max_new_tokens, batch_size=batch_size, seed=cfg.seed * 1000 + it)
-            verdicts = grade(rolls, golds)
-            probs = step_probs(RewardScorer(prm_path, kind="prm", device=str(acc.device)), rolls, tok.pad_token_id)
+            rolls, verdicts, probs, tok = sample_and_judge(
+                current, prm_path, questions, golds, cfg, n=cfg.n, seed=cfg.seed * 1000 + it,
+                max_new_tokens=max_new_tokens, batch_size=batch_size, device=acc.device)
             pairs, scores = question_pairs(rolls, verdicts, probs, cfg)
             reference, _ = load_model(policy_path, dtype=cfg.dtype, device=acc.device)
             used = sorted({i for pair in pairs for i in pair})

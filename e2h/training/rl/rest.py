@@ -68,15 +68,12 @@ def hard_threshold_on_val(policy_path, prm_path, val_problems: list[dict], cfg, 
                           batch_size: int) -> dict:
     """``choose_threshold`` on ``cfg.threshold_samples`` samples per easy validation problem from the policy at
     ``policy_path`` (the SFT policy), at ReST-EM's sampling settings, scored by the PRM."""
-    from e2h.models import load_model
-    from e2h.models.scorer import RewardScorer
-    from e2h.training.rl.rollout import generate, grade, step_probs
+    from e2h.training.rl.rollout import sample_and_judge
 
-    model, tok = load_model(policy_path, dtype=cfg.dtype)
-    rolls = generate(model, tok, val_problems, n=cfg.threshold_samples, temperature=cfg.temperature,
-                     top_k=cfg.top_k, max_new_tokens=max_new_tokens, batch_size=batch_size, seed=cfg.seed + 17)
-    verdicts = grade(rolls, {str(r.get("problem_id", r.get("unique_id"))): r["answer"] for r in val_problems})
-    probs = step_probs(RewardScorer(prm_path, kind="prm", device=str(model.device)), rolls, tok.pad_token_id)
+    golds = {str(r.get("problem_id", r.get("unique_id"))): r["answer"] for r in val_problems}
+    rolls, verdicts, probs, _ = sample_and_judge(policy_path, prm_path, val_problems, golds, cfg,
+                                                 n=cfg.threshold_samples, seed=cfg.seed + 17,
+                                                 max_new_tokens=max_new_tokens, batch_size=batch_size)
     finished = [i for i, r in enumerate(rolls) if r.finished and probs[i]]
     return choose_threshold([min(probs[i]) for i in finished], [bool(verdicts[i]) for i in finished],
                             min_precision=cfg.min_precision)
@@ -95,10 +92,9 @@ def train_rest(policy_path, prm_path, questions: list[dict], golds: dict, cfg, o
 
     from e2h.io import write_parquet
     from e2h.models import load_model
-    from e2h.models.scorer import RewardScorer
     from e2h.training.loop import make_accelerator, step_plan, train
     from e2h.training.rl.iterate import keep_best, on_main
-    from e2h.training.rl.rollout import generate, grade, lm_example, step_probs, to_records
+    from e2h.training.rl.rollout import lm_example, sample_and_judge, to_records
 
     acc = accelerator or make_accelerator(cfg)
     choice = None
@@ -112,12 +108,9 @@ def train_rest(policy_path, prm_path, questions: list[dict], golds: dict, cfg, o
         folder = Path(work_dir(it))
 
         def sample():
-            model, tok = load_model(current, dtype=cfg.dtype, device=acc.device)
-            rolls = generate(model, tok, questions, n=cfg.n, temperature=cfg.temperature, top_k=cfg.top_k,
-                             max_new_tokens=max_new_tokens, batch_size=batch_size, seed=cfg.seed * 1000 + it)
-            verdicts = grade(rolls, golds)
-            probs = ([[] for _ in rolls] if hard_threshold is None else
-                     step_probs(RewardScorer(prm_path, kind="prm", device=str(acc.device)), rolls, tok.pad_token_id))
+            rolls, verdicts, probs, _ = sample_and_judge(
+                current, None if hard_threshold is None else prm_path, questions, golds, cfg, n=cfg.n,
+                seed=cfg.seed * 1000 + it, max_new_tokens=max_new_tokens, batch_size=batch_size, device=acc.device)
             keep = accepted(rolls, verdicts, probs, hard_threshold=hard_threshold,
                             max_per_problem=cfg.max_per_problem, seed=cfg.seed * 1000 + it)
             kept = set(keep)

@@ -73,6 +73,24 @@ def generate(model, tokenizer, problems: list[dict], *, n: int = 1, temperature:
     return out
 
 
+def sample_and_judge(policy_path, prm_path, problems: list[dict], golds: dict[str, str | None], cfg, *, n: int,
+                     seed: int, max_new_tokens: int, batch_size: int, device=None):
+    """``n`` samples per problem from the policy at ``policy_path`` at ``cfg``'s sampling settings (``temperature``,
+    ``top_k``, ``dtype``), each graded against ``golds`` (``grade``) and, unless ``prm_path`` is None, scored step by
+    step by that PRM (``step_probs``; empty lists otherwise): the E-step ReST-EM and DPO share. Returns
+    ``(rollouts, verdicts, step probabilities, tokenizer)``."""
+    from e2h.models import load_model
+    from e2h.models.scorer import RewardScorer
+
+    model, tok = load_model(policy_path, dtype=cfg.dtype, device=device)
+    rolls = generate(model, tok, problems, n=n, temperature=cfg.temperature, top_k=cfg.top_k,
+                     max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
+    verdicts = grade(rolls, golds)
+    probs = ([[] for _ in rolls] if prm_path is None else
+             step_probs(RewardScorer(prm_path, kind="prm", device=str(model.device)), rolls, tok.pad_token_id))
+    return rolls, verdicts, probs, tok
+
+
 @dataclass
 class Batch:
     input_ids: torch.Tensor       # [B, L] prompt + response, right-padded

@@ -1,0 +1,49 @@
+"""The protocol's results tables (scripts/protocol_report.py) use the words docs/protocol.md allows, no stronger."""
+
+import importlib.util
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def report():
+    spec = importlib.util.spec_from_file_location("protocol_report", ROOT / "scripts" / "protocol_report.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def summaries(tmp_path, prm_gains):
+    for i, gain in enumerate(prm_gains):
+        run = f"protocol-seed{1000 + i}"
+        pd.DataFrame([
+            {"run": run, "metric": "majority accuracy", "rm": "", "agg": "", "group": "hard", "n": 32, "mean": 0.3,
+             "lo": 0.25, "hi": 0.35, "problems": 300},
+            {"run": run, "metric": "weighted − majority", "rm": "prm", "agg": "prod", "group": "hard", "n": 32,
+             "mean": gain, "lo": gain - 0.05, "hi": gain + 0.05, "problems": 300},
+        ]).to_csv(tmp_path / f"{run}.csv", index=False)
+    return tmp_path
+
+
+@pytest.mark.parametrize("gains, word", [
+    ([0.05] * 9 + [-0.01], "robust"),                               # 9 of 10 above zero, interval above zero
+    ([0.08] * 8 + [-0.01, -0.02], "helps across seeds"),            # interval above zero, only 8 above
+    ([0.05, -0.05] * 5, "not shown (the interval holds zero)"),
+    ([-0.05] * 10, "below majority across seeds"),
+    ([0.05] * 9, "no claim (9 of 10 seeds)"),                       # a seed missing: no word yet
+])
+def test_the_words_follow_the_protocol(report, tmp_path, gains, word):
+    table = report.across(report.load_summaries(summaries(tmp_path, gains)))
+    prm = [line for line in table.splitlines() if line.startswith("| weighted voting, PRM (levels 1-3)")]
+    assert len(prm) == 1 and prm[0].rstrip(" |").endswith(word)
+
+
+def test_per_seed_rows_name_the_base_and_the_interval(report, tmp_path):
+    table = report.per_seed(report.load_summaries(summaries(tmp_path, [0.05, -0.01, 0.02])))
+    rows = table.splitlines()[2:]
+    assert [r.split(" | ")[:3] for r in rows] == [["| 1000", "own", "30.0"], ["| 1001", "own", "30.0"],
+                                                  ["| 1002", "shared", "30.0"]]
+    assert "−1.0 [−6.0, +4.0]" in rows[1]
