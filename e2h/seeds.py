@@ -106,6 +106,14 @@ def run_seeds(params_file: str, seeds: list[int], *, include_self: bool = True, 
     return 0
 
 
+def read_summary(path: str | Path) -> pd.DataFrame:
+    """A run summary as ``run_seeds`` writes it (``run_summary`` rows), its empty ``rm`` / ``agg`` cells read as
+    empty strings (a reference row has neither), not as NaN."""
+    t = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"rm": str, "agg": str})
+    t[["rm", "agg"]] = t[["rm", "agg"]].fillna("")
+    return t
+
+
 def summarize(folder: str | Path, name: str, figures: str | Path | None = None) -> pd.DataFrame:
     """The seed as the unit over every run summary in ``folder`` (``<name>-seed*.csv``, those of earlier
     invocations included): writes ``<folder>/across_seeds.csv`` and, with ``figures``, the policy-strength figure
@@ -116,9 +124,7 @@ def summarize(folder: str | Path, name: str, figures: str | Path | None = None) 
     files = sorted(Path(folder).glob(f"{name}-seed*.csv"))
     if not files:
         raise FileNotFoundError(f"{folder}: no run summaries {name}-seed*.csv")
-    runs = pd.concat([pd.read_csv(f, keep_default_na=False, na_values=[""]) for f in files], ignore_index=True)
-    runs["rm"] = runs["rm"].fillna("")
-    runs["agg"] = runs["agg"].fillna("")
+    runs = pd.concat([read_summary(f) for f in files], ignore_index=True)
     table = across_seeds(runs)
     write_text(Path(folder) / "across_seeds.csv", table.to_csv(index=False))
     if figures is not None:

@@ -78,14 +78,13 @@ def summaries(folder: Path = OUT) -> pd.DataFrame:
     files = sorted(folder.glob("dev-seed*-target*.csv"))
     if not files:
         raise FileNotFoundError(f"{folder}: no dev run summaries dev-seed*-target*.csv")
+    from e2h.seeds import read_summary
+
     parts = []
     for f in files:
         seed, target = f.stem.removeprefix("dev-seed").split("-target")
-        t = pd.read_csv(f, keep_default_na=False, na_values=[""], dtype={"rm": str, "agg": str})
-        parts.append(t.assign(seed=int(seed), target=float(target), source=f"target {float(target):g}"))
-    runs = pd.concat(parts, ignore_index=True)
-    runs[["rm", "agg"]] = runs[["rm", "agg"]].fillna("")
-    return runs
+        parts.append(read_summary(f).assign(seed=int(seed), target=float(target), source=f"target {float(target):g}"))
+    return pd.concat(parts, ignore_index=True)
 
 
 def draw(runs: pd.DataFrame, reference: float, folder: Path = ROOT / "figures") -> None:

@@ -37,9 +37,9 @@ def load_summaries(folder: Path = FOLDER) -> pd.DataFrame:
     files = sorted(folder.glob("protocol-seed*.csv"))
     if not files:
         raise FileNotFoundError(f"{folder}: no test seed summaries protocol-seed*.csv")
-    runs = pd.concat([pd.read_csv(f, keep_default_na=False, na_values=[""], dtype={"rm": str, "agg": str})
-                      for f in files], ignore_index=True)
-    runs[["rm", "agg"]] = runs[["rm", "agg"]].fillna("")
+    from e2h.seeds import read_summary
+
+    runs = pd.concat([read_summary(f) for f in files], ignore_index=True)
     runs["seed"] = runs["run"].str.removeprefix("protocol-seed").astype(int)
     return runs
 
