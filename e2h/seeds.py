@@ -116,9 +116,10 @@ def read_summary(path: str | Path) -> pd.DataFrame:
 
 def summarize(folder: str | Path, name: str, figures: str | Path | None = None) -> pd.DataFrame:
     """The seed as the unit over every run summary in ``folder`` (``<name>-seed*.csv``, those of earlier
-    invocations included): writes ``<folder>/across_seeds.csv`` and, with ``figures``, the policy-strength figure
+    invocations included): writes ``<folder>/across_seeds.csv`` and, with ``figures``, the figures
+    ``<name>_across_seeds`` (each re-ranker's difference with majority voting, per seed and its mean over seeds) and
     ``<name>_policy_strength`` (gain over majority voting against majority accuracy, one point per seed)."""
-    from e2h.plots import plot_policy_strength, save_figure
+    from e2h.plots import plot_across_seeds, plot_policy_strength, save_figure
     from e2h.stages.s06_rerank import across_seeds
 
     files = sorted(Path(folder).glob(f"{name}-seed*.csv"))
@@ -133,5 +134,8 @@ def summarize(folder: str | Path, name: str, figures: str | Path | None = None) 
                  f"N = {n}, hard problems\n95% interval per seed: bootstrap over problems combined with subset draws")
         save_figure(plot_policy_strength(runs.assign(source="test seeds"), title=title), figures,
                     f"{name}_policy_strength")
+        title = (f"{name}: re-ranking vs majority voting across {len(files)} seeds, the seed as the unit, N = {n}, "
+                 "hard problems\ndots: each seed's point estimate; black: mean over seeds with its 95% t-interval")
+        save_figure(plot_across_seeds(runs, table, title=title), figures, f"{name}_across_seeds")
     return table
 

@@ -157,6 +157,29 @@ def test_the_seeds_figure_names_problems_and_draws():
                                                                    "pooled (600 problems)"]
 
 
+def test_the_across_seeds_figure_puts_the_primary_metric_on_top_and_counts_seeds_above_zero():
+    import pandas as pd
+
+    from e2h.stages.s06_rerank import across_seeds
+
+    rows = [{"run": f"protocol-seed{1000 + i}", "metric": metric, "rm": rm, "agg": agg, "group": "hard", "n": 32,
+             "mean": m, "lo": m - 0.03, "hi": m + 0.03}
+            for i, gains in enumerate([(0.10, -0.2, 0.0), (0.04, -0.1, 0.01), (-0.01, 0.02, 0.0)])
+            for (metric, rm, agg), m in zip([("weighted − majority", "prm", "prod"), ("best_of_n − majority", "prm",
+                                                                                        "min"),
+                                              ("weighted − majority", "orm", "any")], gains)]
+    runs = pd.DataFrame(rows)
+    ax = plots.plot_across_seeds(runs, across_seeds(runs)).axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["weighted, prm (prod)", "weighted, orm (any)",
+                                                             "best-of-N, prm (min)"]
+    assert [t.get_text() for t in ax.texts] == ["2 of 3 above 0", "1 of 3 above 0", "1 of 3 above 0"]
+    assert "3 seeds" in ax.get_title() and "N = 32" in ax.get_title()
+    one = runs[runs["run"] == "protocol-seed1000"]  # one seed: no interval to draw, the figure still says so
+    ax = plots.plot_across_seeds(one, across_seeds(one)).axes[0]
+    assert "1 seed," in ax.get_title() and ax.texts[0].get_text() == "1 of 1 above 0"
+    assert "no interval" in ax.figure.legends[0].get_texts()[1].get_text()
+
+
 def test_rl_figures_name_problems_seeds_and_interval(tmp_path):
     import numpy as np
     import pandas as pd

@@ -62,7 +62,7 @@ def test_a_seed_can_build_its_own_base(tmp_path):
     assert own.model.base == "tiny" and own.model.tiny_pretrain_docs == 20000 and own.seed == 4
 
 
-def test_summarize_reads_every_seed_summary_in_the_folder_and_draws_the_policy_strength_figure(tmp_path):
+def test_summarize_reads_every_seed_summary_in_the_folder_and_draws_its_figures(tmp_path):
     import pandas as pd
 
     from e2h.seeds import summarize
@@ -83,3 +83,4 @@ def test_summarize_reads_every_seed_summary_in_the_folder_and_draws_the_policy_s
     assert row["runs"] == 3 and abs(row["mean"] - 0.13 / 3) < 1e-12 and row["above_zero"] == 2
     assert (tmp_path / "across_seeds.csv").is_file()
     assert (tmp_path / "figures" / "protocol_policy_strength.png").stat().st_size > 10_000
+    assert (tmp_path / "figures" / "protocol_across_seeds.png").stat().st_size > 10_000

@@ -1,5 +1,5 @@
 """Figures of a run's training and sampling, and of the seeds study: loss curves, accuracy per level of single
-samples, pass@k, and the per-seed differences with majority voting."""
+samples, pass@k, the per-seed differences with majority voting and their mean over seeds."""
 
 from __future__ import annotations
 
@@ -143,4 +143,43 @@ def plot_policy_strength(summaries: pd.DataFrame, *, group: str = "hard", title:
                           f"{majority.size} runs, N = {n}\n95% interval per run: bootstrap over problems combined "
                           "with subset draws", fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def plot_across_seeds(summaries: pd.DataFrame, table: pd.DataFrame, *, group: str = "hard", title: str = ""):
+    """Each re-ranker's difference with majority voting with the seed as the unit: a dot per seed (its point
+    estimate) and the mean over seeds with its t-interval (black), weighted voting (prod) and best-of-N (min), from
+    run summaries (``run_summary`` rows) and their ``across_seeds`` table; how many seeds are above zero at right."""
+    s, t = summaries[summaries["group"] == group], table[table["group"] == group]
+    rows = []
+    for metric, aggs, name in (("weighted − majority", ("prod", "any"), "weighted"),
+                               ("best_of_n − majority", ("min", "any"), "best-of-N")):
+        part = t[(t["metric"] == metric) & t["agg"].isin(aggs)]
+        rows += [(metric, rm, agg, f"{name}, {rm} ({agg})") for rm, agg in zip(part["rm"], part["agg"])]
+    fig, ax = plt.subplots(figsize=(8.5, 0.42 * len(rows) + 1.9))
+    k = int(t["runs"].max())
+    seeds = f"{k} seed" + ("s" if k != 1 else "")
+    for i, (metric, rm, agg, _) in enumerate(rows):
+        per = s[(s["metric"] == metric) & (s["rm"] == rm) & (s["agg"] == agg)].sort_values("run")
+        ax.scatter(100 * per["mean"], i + np.linspace(-0.22, 0.22, len(per)) if len(per) > 1 else [i],
+                   s=16, color=rm_color(rm), alpha=0.75, zorder=4)
+        r = t[(t["metric"] == metric) & (t["rm"] == rm) & (t["agg"] == agg)].iloc[0]
+        m = 100 * r["mean"]
+        err = None if pd.isna(r["t_lo"]) else [[m - 100 * r["t_lo"]], [100 * r["t_hi"] - m]]
+        ax.errorbar(m, i, xerr=err, fmt="D", color="black", capsize=4, markersize=6, zorder=6)
+        ax.annotate(f"{int(r['above_zero'])} of {int(r['runs'])} above 0", (1.01, i),
+                    xycoords=ax.get_yaxis_transform(), va="center", fontsize=8)
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(range(len(rows)), [r[3] for r in rows])
+    ax.set_ylim(len(rows) - 0.5, -0.5)  # the primary metric (weighted, prm) on top
+    n = int(s["n"].max())
+    ax.set_xlabel(f"accuracy − majority voting, points (levels {'4-5' if group == 'hard' else group}, N = {n})")
+    handles = [plt.Line2D([], [], ls="", marker="o", color="0.5", label="one seed (point estimate)"),
+               plt.Line2D([], [], ls="-", marker="D", color="black", label=f"mean over {seeds}, "
+                          + (f"95% t-interval ({k - 1} df)" if k > 1 else "no interval from one seed"))]
+    height = fig.get_figheight()
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    ax.set_title(title or f"Re-ranking vs majority voting across seeds, the seed as the unit: {seeds}, N = {n}",
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0.35 / height, 1, 1))  # room for the legend below the axis label
     return fig
