@@ -6,6 +6,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def load_script(relative: str):
+    """A file of the project that is not in the package (``scripts/``, ``benchmarks/``), loaded as a module so that
+    a test can call its functions."""
+    import importlib.util
+
+    path = ROOT / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def pytest_addoption(parser):
     parser.addoption("--data-dir", default=None,
                      help="folder holding hendrycks_math/ and prm800k_math_splits/ (default: $E2H_DATA_DIR)")

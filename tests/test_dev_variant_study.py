@@ -1,21 +1,16 @@
 """Re-examining a choice on dev data (scripts/dev_variant_study.py): one key changed on a dev run, only the
 stages that read it rerun, test seeds refused."""
 
-import importlib.util
-
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, load_script
 from e2h.params import load_params
 
 
 @pytest.fixture(scope="module")
 def study():
-    spec = importlib.util.spec_from_file_location("dev_variant_study", ROOT / "scripts" / "dev_variant_study.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/dev_variant_study.py")
 
 
 @pytest.fixture

@@ -1,23 +1,18 @@
 """The dev study of policy strength (scripts/policy_strength_study.py): dev data only, the evaluators of the
 reference target scoring every target's pool."""
 
-import importlib.util
 import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, load_script
 from e2h.params import load_params
 from e2h.stages.layout import reward_model_paths
 
 
 @pytest.fixture(scope="module")
 def study():
-    spec = importlib.util.spec_from_file_location("policy_strength_study",
-                                                  ROOT / "scripts" / "policy_strength_study.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/policy_strength_study.py")
 
 
 def test_every_target_runs_the_protocol_on_dev_problems_scored_by_the_reference_models(study, tmp_path):

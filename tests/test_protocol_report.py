@@ -1,19 +1,14 @@
 """The protocol's results tables (scripts/protocol_report.py) use the words docs/protocol.md allows, no stronger."""
 
-import importlib.util
-
 import pandas as pd
 import pytest
 
-from conftest import ROOT
+from conftest import load_script
 
 
 @pytest.fixture(scope="module")
 def report():
-    spec = importlib.util.spec_from_file_location("protocol_report", ROOT / "scripts" / "protocol_report.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/protocol_report.py")
 
 
 def summaries(tmp_path, prm_gains):

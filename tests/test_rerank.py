@@ -1,6 +1,5 @@
 """Selectors and aggregators on tiny pools with hand-computed answers; draws, ties and intervals."""
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,8 @@ from e2h.pool import PoolError, add_answer_keys
 from e2h.rerank import (BOOTSTRAP, SUBSETS, Variant, accuracy_at_n, aggregate, curves, default_ns, pack, resample,
                         summary_at)
 from e2h.rerank.synthetic import synthetic_pool
+
+from conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -179,9 +180,7 @@ def test_groups_and_their_sizes():
 
 
 def test_the_engine_matches_a_plain_loop_over_draws_and_problems():
-    spec = importlib.util.spec_from_file_location("bench_rerank", ROOT / "benchmarks" / "rerank.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_script("benchmarks/rerank.py")
     pool = synthetic_pool(9, 12, seed=9)
     pool.loc[pool.index[::7], "answer_key"] = pool.loc[pool.index[::7], "answer"] = None  # more missing answers
     pool.loc[pool.index[::7], "correct"] = False
