@@ -155,22 +155,21 @@ def plot_across_seeds(summaries: pd.DataFrame, table: pd.DataFrame, *, group: st
     for metric, aggs, name in (("weighted − majority", ("prod", "any"), "weighted"),
                                ("best_of_n − majority", ("min", "any"), "best-of-N")):
         part = t[(t["metric"] == metric) & t["agg"].isin(aggs)]
-        rows += [(metric, rm, agg, f"{name}, {rm} ({agg})") for rm, agg in zip(part["rm"], part["agg"])]
+        rows += [(f"{name}, {r['rm']} ({r['agg']})", r) for r in part.to_dict("records")]
     fig, ax = plt.subplots(figsize=(8.5, 0.42 * len(rows) + 1.9))
     k = int(t["runs"].max())
     seeds = f"{k} seed" + ("s" if k != 1 else "")
-    for i, (metric, rm, agg, _) in enumerate(rows):
-        per = s[(s["metric"] == metric) & (s["rm"] == rm) & (s["agg"] == agg)].sort_values("run")
+    for i, (_, r) in enumerate(rows):
+        per = s[(s["metric"] == r["metric"]) & (s["rm"] == r["rm"]) & (s["agg"] == r["agg"])].sort_values("run")
         ax.scatter(100 * per["mean"], i + np.linspace(-0.22, 0.22, len(per)) if len(per) > 1 else [i],
-                   s=16, color=rm_color(rm), alpha=0.75, zorder=4)
-        r = t[(t["metric"] == metric) & (t["rm"] == rm) & (t["agg"] == agg)].iloc[0]
+                   s=16, color=rm_color(r["rm"]), alpha=0.75, zorder=4)
         m = 100 * r["mean"]
         err = None if pd.isna(r["t_lo"]) else [[m - 100 * r["t_lo"]], [100 * r["t_hi"] - m]]
         ax.errorbar(m, i, xerr=err, fmt="D", color="black", capsize=4, markersize=6, zorder=6)
         ax.annotate(f"{int(r['above_zero'])} of {int(r['runs'])} above 0", (1.01, i),
                     xycoords=ax.get_yaxis_transform(), va="center", fontsize=8)
     ax.axvline(0, color="grey", lw=1)
-    ax.set_yticks(range(len(rows)), [r[3] for r in rows])
+    ax.set_yticks(range(len(rows)), [label for label, _ in rows])
     ax.set_ylim(len(rows) - 0.5, -0.5)  # the primary metric (weighted, prm) on top
     n = int(s["n"].max())
     ax.set_xlabel(f"accuracy − majority voting, points (levels {'4-5' if group == 'hard' else group}, N = {n})")
