@@ -1,14 +1,18 @@
 """The tables of docs/protocol.md's results: per test seed and across seeds, from the committed seed summaries.
 
-    python scripts/protocol_report.py [--runs-dir runs]   # prints Markdown; --runs-dir adds the pooled interval
+    python scripts/protocol_report.py [--runs-dir runs]   # prints Markdown
 
 Reads ``docs/results/protocol/protocol-seed*.csv`` (each test seed's ``run_summary``, committed as it landed) and
 prints, for hard problems at N = 32, one row per seed and one row per metric across seeds (the seed as the unit:
 mean, 95% t-interval, 95% bootstrap-over-seeds interval, seeds above zero), with the words the protocol allows for
-it. With the seeds' run folders at hand (``--runs-dir``), it also writes
-``docs/results/protocol/pooled_differences.csv``, the problems of all seeds resampled together, and adds its
-interval (it treats the trained models as fixed, so it is shown for comparison only).
+it, and the pooled interval (the problems of all seeds together, which treats the trained models as fixed, shown
+for comparison only). A seed's run folder does not outlive the machine it ran on, so the pooled interval is
+combined from the summaries (``pooled_from_summaries``). With run folders at hand (``--runs-dir``), it also
+resamples the pooled problems of those seeds themselves (``pooled_differences``, written to
+``docs/results/protocol/pooled_differences.csv``) and prints both over the same seeds, the check of that
+approximation.
 """
+
 
 from __future__ import annotations
 
@@ -89,47 +93,63 @@ def per_seed(runs: pd.DataFrame, group: str = "hard") -> str:
     return "\n".join(lines)
 
 
-def across(runs: pd.DataFrame, pooled: pd.DataFrame | None = None, group: str = "hard") -> str:
-    from e2h.stages.s06_rerank import across_seeds
+def across(runs: pd.DataFrame, group: str = "hard") -> str:
+    from e2h.stages.s06_rerank import across_seeds, pooled_from_summaries
 
     t = across_seeds(runs.drop(columns="seed"))
     t = t[t["group"] == group]
-    head = ["metric", "seeds", "mean", "95% t-interval", "95% bootstrap over seeds", "seeds above zero"]
-    head += (["pooled problems, 95%"] if pooled is not None else []) + ["words allowed"]
+    pooled = pooled_from_summaries(runs)
+    head = ["metric", "seeds", "mean", "95% t-interval", "95% bootstrap over seeds", "seeds above zero",
+            "pooled problems, 95%", "words allowed"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for metric, rm, agg, label in METRICS:
-        row = t[(t["metric"] == metric) & (t["rm"] == rm) & (t["agg"] == agg)]
+        row, p = (x[(x["metric"] == metric) & (x["rm"] == rm) & (x["agg"] == agg) & (x["group"] == group)]
+                  for x in (t, pooled))
         if row.empty:
             continue
         row = row.iloc[0]
         k = int(row["runs"])
         cells = [label, str(k), signed(row["mean"]), interval(row["t_lo"], row["t_hi"]),
-                 interval(row["boot_lo"], row["boot_hi"]), f"{row['above_zero']} of {k}"]
-        if pooled is not None:
-            method = metric.split(" ")[0]
-            p = pooled[(pooled["run"] == "pooled") & (pooled["method"] == method) & (pooled["rm"] == rm)
-                       & (pooled["agg"] == agg) & (pooled["group"] == group)]
-            cells.append(points(*p[["mean", "lo", "hi"]].iloc[0]) if len(p) else "—")
+                 interval(row["boot_lo"], row["boot_hi"]), f"{row['above_zero']} of {k}",
+                 points(*p[["mean", "lo", "hi"]].iloc[0])]
         lines.append("| " + " | ".join(cells + [words(row, k)]) + " |")
     for metric in ("majority accuracy", "single accuracy", "pass@n accuracy"):
         row = t[t["metric"] == metric]
-        if len(row):
-            row = row.iloc[0]
-            t_int = "" if pd.isna(row["t_lo"]) else f", 95% t-interval [{percent(row['t_lo'])}, {percent(row['t_hi'])}]"
-            lines.append(f"\n{metric} on {group} problems, mean over {int(row['runs'])} seeds: "
-                         f"{percent(row['mean'])}%{t_int}")
+        if len(row):  # an accuracy is bounded: its range and bootstrap interval, not a t-interval that leaves [0, 1]
+            row, x = row.iloc[0], runs[(runs["metric"] == metric) & (runs["group"] == group)]["mean"]
+            lines.append(f"\n{metric} on {group} problems over {int(row['runs'])} seeds: mean {percent(row['mean'])}%, "
+                         f"range {percent(x.min())}-{percent(x.max())}%, 95% bootstrap over seeds "
+                         f"[{percent(row['boot_lo'])}, {percent(row['boot_hi'])}]")
     return "\n".join(lines)
 
 
-def pooled_table(runs: pd.DataFrame, runs_dir: Path) -> pd.DataFrame:
+def pooled_check(runs: pd.DataFrame, pooled: pd.DataFrame, group: str = "hard") -> str:
+    """The pooled interval resampled from the run folders beside the one combined from the same seeds' summaries."""
+    from e2h.stages.s06_rerank import pooled_from_summaries
+
+    seeds = set(pooled["run"]) - {"pooled"}
+    approx = pooled_from_summaries(runs[runs["run"].isin(seeds)])
+    lines = [f"Pooled over {', '.join(sorted(seeds))} ({group} problems): resampled | from the summaries", ""]
+    for metric, rm, agg, label in METRICS:
+        exact = pooled[(pooled["run"] == "pooled") & (pooled["method"] == metric.split(" ")[0])
+                       & (pooled["rm"] == rm) & (pooled["agg"] == agg) & (pooled["group"] == group)]
+        a = approx[(approx["metric"] == metric) & (approx["rm"] == rm) & (approx["agg"] == agg)
+                   & (approx["group"] == group)]
+        if len(exact) and len(a):
+            lines.append(f"- {label}: {points(*exact[['mean', 'lo', 'hi']].iloc[0])} | "
+                         f"{points(*a[['mean', 'lo', 'hi']].iloc[0])}")
+    return "\n".join(lines)
+
+
+def pooled_table(runs_dir: Path) -> pd.DataFrame:
+    """``pooled_differences`` over the test seeds whose run folders are in ``runs_dir``."""
     from e2h.io import write_text
     from e2h.params import load_params
     from e2h.stages.s06_rerank import pooled_differences
 
-    dirs = {name: runs_dir / name for name in sorted(runs["run"].unique())}
-    missing = [str(d) for d in dirs.values() if not d.is_dir()]
-    if missing:
-        raise FileNotFoundError(f"--runs-dir {runs_dir}: no run folder {', '.join(missing)}")
+    dirs = {d.name: d for d in sorted(runs_dir.glob("protocol-seed*")) if (d / "rerank").is_dir()}
+    if not dirs:
+        raise FileNotFoundError(f"--runs-dir {runs_dir}: no finished test seed run protocol-seed*/rerank")
     p = load_params(ROOT / "params" / "protocol.yaml")
     table = pooled_differences(dirs, ties=p.rerank.ties, resamples=p.rerank.resamples, seed=p.rerank.seed,
                                level=p.rerank.ci_level)
@@ -139,20 +159,18 @@ def pooled_table(runs: pd.DataFrame, runs_dir: Path) -> pd.DataFrame:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs-dir", type=Path, default=None, help="the seeds' run folders: adds the pooled interval")
+    ap.add_argument("--runs-dir", type=Path, default=None,
+                    help="folder of test seed runs: resample their pooled problems too, beside the approximation")
     args = ap.parse_args()
     runs = load_summaries()
-    pooled = pooled_table(runs, args.runs_dir) if args.runs_dir else None
-    if pooled is None and (FOLDER / "pooled_differences.csv").is_file():
-        pooled = pd.read_csv(FOLDER / "pooled_differences.csv", keep_default_na=False, na_values=[""])
-        if set(pooled["run"]) - {"pooled"} != set(runs["run"]):
-            pooled = None  # computed over other seeds than the summaries now hold
     n = int(runs["n"].max())
     print(f"Hard problems (levels 4-5), N = {n}, per seed (differences with majority voting in points, 95% "
           "interval: problems bootstrap combined with subset draws):\n")
     print(per_seed(runs))
-    print(f"\nAcross seeds, the seed as the unit (hard problems, N = {n}):\n")
-    print(across(runs, pooled))
+    print(f"\nAcross seeds, the seed as the unit (hard problems, N = {n}; pooled: combined from the summaries):\n")
+    print(across(runs))
+    if args.runs_dir:
+        print("\n" + pooled_check(runs, pooled_table(args.runs_dir)))
 
 
 if __name__ == "__main__":

@@ -42,3 +42,12 @@ def test_per_seed_rows_name_the_base_and_the_interval(report, tmp_path):
     assert [r.split(" | ")[:3] for r in rows] == [["| 1000", "own", "30.0"], ["| 1001", "own", "30.0"],
                                                   ["| 1002", "shared", "30.0"]]
     assert "−1.0 [−6.0, +4.0]" in rows[1]
+
+
+def test_across_rows_carry_the_pooled_interval_and_accuracies_stay_in_range(report, tmp_path):
+    table = report.across(report.load_summaries(summaries(tmp_path, [0.05, -0.01, 0.02])))
+    prm = next(line for line in table.splitlines() if line.startswith("| weighted voting, PRM (levels 1-3)"))
+    # three runs of 300 problems, each ±5 points: pooled mean +2.0, half-width 5 / sqrt(3)
+    assert "| +2.0 [−0.9, +4.9] |" in prm
+    majority = next(line for line in table.splitlines() if line.startswith("majority accuracy"))
+    assert "range 30.0-30.0%" in majority and "t-interval" not in majority

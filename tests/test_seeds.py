@@ -50,6 +50,36 @@ def test_across_seeds_takes_the_seed_as_the_unit():
     assert t.loc["orm"]["above_zero"] == 1
 
 
+def test_pooled_from_summaries_matches_resampling_the_union_of_problems():
+    """Run folders are lost with the machine; the pooled interval combined from each run's own interval must be
+    the one a bootstrap over the union of their problems gives."""
+    import numpy as np
+    import pandas as pd
+    import pytest
+
+    from e2h.stages.s06_rerank import pooled_from_summaries
+
+    rng = np.random.default_rng(0)
+    runs = [rng.choice([-1.0, 0.0, 1.0], p=p, size=size) for p, size in
+            (([0.1, 0.6, 0.3], 300), ([0.3, 0.6, 0.1], 300), ([0.05, 0.9, 0.05], 120))]
+
+    def boot(x, b=4000):
+        means = rng.choice(x, size=(b, len(x))).mean(1)
+        return np.quantile(means, [0.025, 0.975])
+
+    rows = [{"metric": "weighted − majority", "rm": "prm", "agg": "prod", "group": "hard", "mean": x.mean(),
+             "lo": boot(x)[0], "hi": boot(x)[1], "problems": len(x)} for x in runs]
+    got = pooled_from_summaries(pd.DataFrame(rows)).iloc[0]
+    union = np.concatenate(runs)
+    # stratified by run, as the runs' problems are: each run's share of problems is fixed
+    strata = np.stack([rng.choice(x, size=(4000, len(x))).sum(1) for x in runs]).sum(0) / len(union)
+    lo, hi = np.quantile(strata, [0.025, 0.975])
+    assert got["runs"] == 3 and got["problems"] == 720
+    assert got["mean"] == pytest.approx(union.mean())
+    assert (got["lo"], got["hi"]) == pytest.approx((lo, hi), abs=0.006)  # within Monte Carlo error
+    assert got["hi"] - got["lo"] < min(r["hi"] - r["lo"] for r in rows)  # more problems, a narrower interval
+
+
 def test_a_seed_can_build_its_own_base(tmp_path):
     raw = yaml.safe_load((ROOT / "params" / "default-train.yaml").read_text())
     raw["runs_dir"] = str(tmp_path / "runs")

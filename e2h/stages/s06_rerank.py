@@ -225,3 +225,23 @@ def across_seeds(summaries: pd.DataFrame, level: float = 0.95, resamples: int = 
         rows.append(dict(zip(["metric", "rm", "agg", "group"], key), runs=k, mean=x.mean(), t_lo=x.mean() - half,
                          t_hi=x.mean() + half, boot_lo=lo, boot_hi=hi, above_zero=int((x > 0).sum())))
     return pd.DataFrame(rows)
+
+
+def pooled_from_summaries(summaries: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """``pooled_differences``' number from the runs' summaries alone, for when their run folders are gone: the runs'
+    problems are disjoint, so the pooled mean is the problem-weighted mean of the runs' means, and its standard
+    error combines theirs, each read off its interval as (hi - lo) / (2 z) (a normal approximation: every
+    interval is over 120-420 problems). Per (metric, rm, agg, group): runs, problems, mean, lo, hi."""
+    import numpy as np
+    from scipy import stats
+
+    z = stats.norm.ppf((1 + level) / 2)
+    rows = []
+    for key, part in summaries.groupby(["metric", "rm", "agg", "group"], sort=False):
+        w = part["problems"].to_numpy(dtype=float)
+        w = w / w.sum()
+        se = (part["hi"].to_numpy(dtype=float) - part["lo"].to_numpy(dtype=float)) / (2 * z)
+        mean, half = float(w @ part["mean"].to_numpy(dtype=float)), z * float(np.sqrt(w ** 2 @ se ** 2))
+        rows.append(dict(zip(["metric", "rm", "agg", "group"], key), runs=len(part),
+                         problems=int(part["problems"].sum()), mean=mean, lo=mean - half, hi=mean + half))
+    return pd.DataFrame(rows)
