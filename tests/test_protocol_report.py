@@ -51,3 +51,15 @@ def test_across_rows_carry_the_pooled_interval_and_accuracies_stay_in_range(repo
     assert "| +2.0 [−0.9, +4.9] |" in prm
     majority = next(line for line in table.splitlines() if line.startswith("majority accuracy"))
     assert "range 30.0-30.0%" in majority and "t-interval" not in majority
+
+
+def test_pooled_check_sets_the_resampled_interval_beside_the_combined_one(report, tmp_path):
+    runs = report.load_summaries(summaries(tmp_path, [0.05, -0.01, 0.02]))
+    resampled = pd.DataFrame([{"run": r, "method": "weighted", "rm": "prm", "agg": "prod", "group": "hard",
+                               "mean": m, "lo": m - 0.03, "hi": m + 0.03}
+                              for r, m in (("protocol-seed1000", 0.05), ("protocol-seed1001", -0.01),
+                                           ("pooled", 0.02))])
+    lines = report.pooled_check(runs, resampled).splitlines()
+    assert "protocol-seed1000, protocol-seed1001" in lines[0] and "1002" not in lines[0]  # the seeds resampled only
+    # the combination over the same two seeds: mean +2.0, half-width 5 / sqrt(2)
+    assert lines[2] == "- weighted voting, PRM (levels 1-3), prod: +2.0 [−1.0, +5.0] | +2.0 [−1.5, +5.5]"
