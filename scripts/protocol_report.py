@@ -13,7 +13,6 @@ resamples the pooled problems of those seeds themselves (``pooled_differences``,
 approximation.
 """
 
-
 from __future__ import annotations
 
 import argparse
