@@ -52,7 +52,7 @@ def test_across_seeds_takes_the_seed_as_the_unit():
 
 def test_pooled_from_summaries_matches_resampling_the_union_of_problems():
     """Run folders are lost with the machine; the pooled interval combined from each run's own interval must be
-    the one a bootstrap over the union of their problems gives."""
+    the one a bootstrap of all their problems together gives (stratified by run)."""
     import numpy as np
     import pandas as pd
     import pytest
@@ -68,7 +68,7 @@ def test_pooled_from_summaries_matches_resampling_the_union_of_problems():
         return np.quantile(means, [0.025, 0.975])
 
     rows = [{"metric": "weighted − majority", "rm": "prm", "agg": "prod", "group": "hard", "mean": x.mean(),
-             "lo": boot(x)[0], "hi": boot(x)[1], "problems": len(x)} for x in runs]
+             "lo": lo, "hi": hi, "problems": len(x)} for x, (lo, hi) in ((x, boot(x)) for x in runs)]
     got = pooled_from_summaries(pd.DataFrame(rows)).iloc[0]
     union = np.concatenate(runs)
     # stratified by run, as the runs' problems are: each run's share of problems is fixed

@@ -231,7 +231,9 @@ def pooled_from_summaries(summaries: pd.DataFrame, level: float = 0.95) -> pd.Da
     """``pooled_differences``' number from the runs' summaries alone, for when their run folders are gone: the runs'
     problems are disjoint, so the pooled mean is the problem-weighted mean of the runs' means, and its standard
     error combines theirs, each read off its interval as (hi - lo) / (2 z) (a normal approximation: every
-    interval is over 120-420 problems). Per (metric, rm, agg, group): runs, problems, mean, lo, hi."""
+    interval is over 120-420 problems). That is the bootstrap stratified by run; resampling the union, as
+    ``pooled_differences`` does, adds only the spread of the runs' means over the pooled problems. Per (metric, rm,
+    agg, group): runs, problems, mean, lo, hi."""
     import numpy as np
     from scipy import stats
 
