@@ -10,7 +10,9 @@ for comparison only). A seed's run folder does not outlive the machine it ran on
 combined from the summaries (``pooled_from_summaries``). With run folders at hand (``--runs-dir``), it also
 resamples the pooled problems of those seeds themselves (``pooled_differences``, written to
 ``docs/results/protocol/pooled_differences.csv``) and prints both over the same seeds, the check of that
-approximation.
+approximation. It also sets each seed's gain beside its reward models' within-problem AUROC on easy problems (a
+descriptive reading added after the seeds ran, not one of the protocol's analyses) and draws it, with the dev seeds'
+runs at the protocol's target beside them, in ``figures/protocol_gain_vs_easy_auroc.png``.
 """
 
 from __future__ import annotations
@@ -122,6 +124,45 @@ def across(runs: pd.DataFrame, group: str = "hard") -> str:
     return "\n".join(lines)
 
 
+def auroc_beside_gain(runs: pd.DataFrame) -> str:
+    """Per seed, each PRM's weighted-vote gain on hard problems beside its within-problem AUROC (min) on easy and
+    hard problems: does the PRM that fails to lift hard problems already fail to rank its own easy ones?"""
+    head = ["seed"] + [f"{label}: {what}" for label in ("PRM (1-3)", "PRM (all levels)")
+                       for what in ("gain, hard", "AUROC, easy", "AUROC, hard")]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for seed, r in runs[runs["n"] == runs["n"].max()].groupby("seed"):
+        cells = [str(seed)]
+        for rm in ("prm", "prm_all"):
+            gain = r[(r["metric"] == "weighted − majority") & (r["rm"] == rm) & (r["agg"] == "prod")
+                     & (r["group"] == "hard")]
+            cells.append(points(*gain[["mean", "lo", "hi"]].iloc[0]) if len(gain) else "—")
+            for group in ("easy", "hard"):
+                a = r[(r["metric"] == "within-problem AUROC") & (r["rm"] == rm) & (r["group"] == group)]
+                cells.append(f"{a['mean'].iloc[0]:.2f} [{a['lo'].iloc[0]:.2f}, {a['hi'].iloc[0]:.2f}]" if len(a)
+                             else "—")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def draw_gain_vs_easy_auroc(runs: pd.DataFrame, dev_folder: Path = ROOT / "docs" / "results" / "policy_strength",
+                            figures: Path = ROOT / "figures") -> None:
+    """``figures/protocol_gain_vs_easy_auroc.png``: the table above as a figure, the dev seeds' runs at the
+    protocol's checkpoint target (0.5) beside the test seeds, each marked as what it is."""
+    from e2h.plots import plot_gain_vs_easy_auroc, save_figure
+    from e2h.seeds import read_summary
+
+    parts = [runs.drop(columns="seed").assign(source="test seed (easy test problems)")]
+    parts += [read_summary(f).assign(source="dev seed (easy dev problems)")
+              for f in sorted(dev_folder.glob("dev-seed*-target0.5.csv"))]
+    both = pd.concat(parts, ignore_index=True)
+    both = both[both["n"] == both["n"].max()]
+    k, dev = runs["seed"].nunique(), both["run"].nunique() - runs["seed"].nunique()
+    title = (f"Does the gain on hard problems follow ranking on easy ones? {k} test seeds, {dev} dev "
+             f"seed{'s' if dev != 1 else ''}, N = {int(both['n'].max())}\nread after the seeds ran, not a "
+             "planned analysis; 95% intervals per run: bootstrap over problems (x), with subset draws (y)")
+    save_figure(plot_gain_vs_easy_auroc(both, title=title), figures, "protocol_gain_vs_easy_auroc")
+
+
 def pooled_check(runs: pd.DataFrame, pooled: pd.DataFrame, group: str = "hard") -> str:
     """The pooled interval resampled from the run folders beside the one combined from the same seeds' summaries."""
     from e2h.stages.s06_rerank import pooled_from_summaries
@@ -168,6 +209,10 @@ def main() -> None:
     print(per_seed(runs))
     print(f"\nAcross seeds, the seed as the unit (hard problems, N = {n}; pooled: combined from the summaries):\n")
     print(across(runs))
+    print(f"\nWeighted voting's gain on hard problems beside within-problem AUROC (min), N = {n}, 95% intervals "
+          "(descriptive, read after the seeds ran):\n")
+    print(auroc_beside_gain(runs))
+    draw_gain_vs_easy_auroc(runs)
     if args.runs_dir:
         print("\n" + pooled_check(runs, pooled_table(args.runs_dir)))
 

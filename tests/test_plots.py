@@ -204,3 +204,23 @@ def test_rl_figures_name_problems_seeds_and_interval(tmp_path):
     assert "one line per seed" in fig._suptitle.get_text()
     png, _ = plots.save_figure(fig, tmp_path, "rl_curves")
     assert png.stat().st_size > 0
+
+
+def test_the_gain_vs_easy_auroc_figure_pairs_each_runs_auroc_with_its_gain():
+    import pandas as pd
+
+    rows = []
+    for run, auroc, gain in (("a", 0.55, 0.0), ("b", 0.8, 0.2)):
+        rows += [{"run": run, "metric": "within-problem AUROC", "rm": "prm", "agg": "min", "group": "easy", "n": 32,
+                  "mean": auroc, "lo": auroc - 0.05, "hi": auroc + 0.05},
+                 {"run": run, "metric": "within-problem AUROC", "rm": "prm", "agg": "min", "group": "hard", "n": 32,
+                  "mean": 0.1, "lo": 0.0, "hi": 0.2},  # the hard group's AUROC must not be drawn
+                 {"run": run, "metric": "weighted − majority", "rm": "prm", "agg": "prod", "group": "hard", "n": 32,
+                  "mean": gain, "lo": gain - 0.03, "hi": gain + 0.03},
+                 {"run": run, "metric": "best_of_n − majority", "rm": "prm", "agg": "min", "group": "hard", "n": 32,
+                  "mean": -0.5, "lo": -0.6, "hi": -0.4}]
+    ax = plots.plot_gain_vs_easy_auroc(pd.DataFrame(rows)).axes[0]
+    (x, y), = [line.get_data() for line in ax.lines if len(line.get_xdata()) == 2 and line.get_marker() == "o"]
+    assert list(x) == [0.55, 0.8] and list(y) == [0.0, 20.0]
+    assert "2 runs" in ax.get_title() and "N = 32" in ax.get_title() and "bootstrap over problems" in ax.get_title()
+    assert ax.get_xlabel().startswith("within-problem AUROC") and "hard problems" in ax.get_ylabel()

@@ -63,3 +63,16 @@ def test_pooled_check_sets_the_resampled_interval_beside_the_combined_one(report
     assert "protocol-seed1000, protocol-seed1001" in lines[0] and "1002" not in lines[0]  # the seeds resampled only
     # the combination over the same two seeds: mean +2.0, half-width 5 / sqrt(2)
     assert lines[2] == "- weighted voting, PRM (levels 1-3), prod: +2.0 [−1.0, +5.0] | +2.0 [−1.5, +5.5]"
+
+
+def test_auroc_beside_gain_reads_each_group_and_leaves_a_missing_reward_model_blank(report, tmp_path):
+    folder = summaries(tmp_path, [0.2, 0.0])
+    for run, easy in (("protocol-seed1000", 0.8), ("protocol-seed1001", 0.55)):
+        f = folder / f"{run}.csv"
+        extra = pd.DataFrame([{"run": run, "metric": "within-problem AUROC", "rm": "prm", "agg": "min",
+                               "group": group, "n": 32, "mean": m, "lo": m - 0.04, "hi": m + 0.04, "problems": 100}
+                              for group, m in (("easy", easy), ("hard", 0.5))])
+        pd.concat([pd.read_csv(f), extra]).to_csv(f, index=False)
+    rows = report.auroc_beside_gain(report.load_summaries(folder)).splitlines()[2:]
+    assert rows[0] == "| 1000 | +20.0 [+15.0, +25.0] | 0.80 [0.76, 0.84] | 0.50 [0.46, 0.54] | — | — | — |"
+    assert rows[1].startswith("| 1001 | +0.0 [−5.0, +5.0] | 0.55 [0.51, 0.59] |")

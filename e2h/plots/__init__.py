@@ -7,11 +7,11 @@ from e2h.plots.curves import (main_curves, paper_rows, plot_accuracy_vs_n, plot_
                               plot_overoptimization)
 from e2h.plots.quality import plot_auroc, plot_slip_auroc
 from e2h.plots.rl import plot_rl_accuracy, plot_rl_curves
-from e2h.plots.runs import (plot_across_seeds, plot_level_accuracy, plot_pass_at_k, plot_policy_strength, plot_seeds,
-                            save_loss_curve)
+from e2h.plots.runs import (plot_across_seeds, plot_gain_vs_easy_auroc, plot_level_accuracy, plot_pass_at_k,
+                            plot_policy_strength, plot_seeds, save_loss_curve)
 from e2h.plots.style import curve_label, curve_style, save_figure
 
 __all__ = ["curve_label", "curve_style", "main_curves", "paper_rows", "plot_accuracy_vs_n", "plot_across_seeds",
-           "plot_aggregators", "plot_auroc", "plot_level_accuracy", "plot_levels", "plot_overoptimization",
-           "plot_pass_at_k", "plot_policy_strength", "plot_rl_accuracy", "plot_rl_curves", "plot_seeds",
-           "plot_slip_auroc", "save_figure", "save_loss_curve"]
+           "plot_aggregators", "plot_auroc", "plot_gain_vs_easy_auroc", "plot_level_accuracy", "plot_levels",
+           "plot_overoptimization", "plot_pass_at_k", "plot_policy_strength", "plot_rl_accuracy", "plot_rl_curves",
+           "plot_seeds", "plot_slip_auroc", "save_figure", "save_loss_curve"]

@@ -146,6 +146,36 @@ def plot_policy_strength(summaries: pd.DataFrame, *, group: str = "hard", title:
     return fig
 
 
+def plot_gain_vs_easy_auroc(summaries: pd.DataFrame, *, rms=("prm", "prm_all"), title: str = ""):
+    """Does a reward model that ranks its own (easy) problems' samples well also lift hard ones? Per run, the
+    within-problem AUROC (min score) on easy problems against the weighted vote's gain over majority on hard ones,
+    each with its interval, a colour per reward model and, with a ``source`` column, a marker per source."""
+    s = summaries[summaries["rm"].isin(rms)]
+    auroc = s[(s["metric"] == "within-problem AUROC") & (s["group"] == "easy")]
+    gain = s[(s["metric"] == "weighted − majority") & (s["group"] == "hard") & s["agg"].isin(["prod", "any"])]
+    keys = ["run", "rm"] + (["source"] if "source" in s else [])
+    d = auroc.merge(gain, on=keys, suffixes=("_x", "_y"))
+    sources = list(dict.fromkeys(d["source"])) if "source" in d else [""]
+    markers = dict(zip(sources, ["o", "^", "s", "D"]))
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    for (rm, source), part in d.groupby(["rm", "source"] if "source" in d else ["rm", "rm"], sort=False):
+        x, y = part["mean_x"].to_numpy(), 100 * part["mean_y"].to_numpy()
+        ax.errorbar(x, y, xerr=[x - part["lo_x"], part["hi_x"] - x],
+                    yerr=[y - 100 * part["lo_y"], 100 * part["hi_y"] - y], fmt=markers.get(source, "o"),
+                    color=rm_color(rm), capsize=2, alpha=0.8, label=rm + (f", {source}" if "source" in d else ""))
+    ax.axhline(0, color="grey", lw=1)
+    ax.axvline(0.5, color="grey", lw=1, ls=":")  # chance: right and wrong samples of a problem not told apart
+    ax.set_xlabel("within-problem AUROC (min score) on easy problems (levels 1-3)")
+    ax.set_ylabel("weighted voting − majority, points\n(hard problems, levels 4-5)")
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    n = int(gain["n"].max()) if len(gain) else 0
+    ax.set_title(title or f"Gain on hard problems vs ranking on easy ones: {d['run'].nunique()} runs, N = {n}\n"
+                          "95% intervals per run: bootstrap over problems (AUROC), combined with subset draws (gain)",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def plot_across_seeds(summaries: pd.DataFrame, table: pd.DataFrame, *, group: str = "hard", title: str = ""):
     """Each re-ranker's difference with majority voting with the seed as the unit: a dot per seed (its point
     estimate) and the mean over seeds with its t-interval (black), weighted voting (prod) and best-of-N (min), from
