@@ -130,7 +130,7 @@ def auroc_beside_gain(runs: pd.DataFrame) -> str:
     head = ["seed"] + [f"{label}: {what}" for label in ("PRM (1-3)", "PRM (all levels)")
                        for what in ("gain, hard", "AUROC, easy", "AUROC, hard")]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-    for seed, r in runs[runs["n"] == runs["n"].max()].groupby("seed"):
+    for seed, r in runs.groupby("seed"):  # a summary holds its run's largest N only
         cells = [str(seed)]
         for rm in ("prm", "prm_all"):
             gain = r[(r["metric"] == "weighted − majority") & (r["rm"] == rm) & (r["agg"] == "prod")
@@ -155,8 +155,7 @@ def draw_gain_vs_easy_auroc(runs: pd.DataFrame, dev_folder: Path = ROOT / "docs"
     parts += [read_summary(f).assign(source="dev seed (easy dev problems)")
               for f in sorted(dev_folder.glob("dev-seed*-target0.5.csv"))]
     both = pd.concat(parts, ignore_index=True)
-    both = both[both["n"] == both["n"].max()]
-    k, dev = runs["seed"].nunique(), both["run"].nunique() - runs["seed"].nunique()
+    k, dev = runs["seed"].nunique(), len(parts) - 1
     title = (f"Does the gain on hard problems follow ranking on easy ones? {k} test seeds, {dev} dev "
              f"seed{'s' if dev != 1 else ''}, N = {int(both['n'].max())}\nread after the seeds ran, not a "
              "planned analysis; 95% intervals per run: bootstrap over problems (x), with subset draws (y)")

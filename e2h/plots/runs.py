@@ -151,18 +151,18 @@ def plot_gain_vs_easy_auroc(summaries: pd.DataFrame, *, rms=("prm", "prm_all"), 
     within-problem AUROC (min score) on easy problems against the weighted vote's gain over majority on hard ones,
     each with its interval, a colour per reward model and, with a ``source`` column, a marker per source."""
     s = summaries[summaries["rm"].isin(rms)]
+    if "source" not in s:
+        s = s.assign(source="")
     auroc = s[(s["metric"] == "within-problem AUROC") & (s["group"] == "easy")]
     gain = s[(s["metric"] == "weighted − majority") & (s["group"] == "hard") & s["agg"].isin(["prod", "any"])]
-    keys = ["run", "rm"] + (["source"] if "source" in s else [])
-    d = auroc.merge(gain, on=keys, suffixes=("_x", "_y"))
-    sources = list(dict.fromkeys(d["source"])) if "source" in d else [""]
-    markers = dict(zip(sources, ["o", "^", "s", "D"]))
+    d = auroc.merge(gain, on=["run", "rm", "source"], suffixes=("_x", "_y"))
+    markers = dict(zip(dict.fromkeys(d["source"]), ["o", "^", "s", "D"]))
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
-    for (rm, source), part in d.groupby(["rm", "source"] if "source" in d else ["rm", "rm"], sort=False):
+    for (rm, source), part in d.groupby(["rm", "source"], sort=False):
         x, y = part["mean_x"].to_numpy(), 100 * part["mean_y"].to_numpy()
         ax.errorbar(x, y, xerr=[x - part["lo_x"], part["hi_x"] - x],
-                    yerr=[y - 100 * part["lo_y"], 100 * part["hi_y"] - y], fmt=markers.get(source, "o"),
-                    color=rm_color(rm), capsize=2, alpha=0.8, label=rm + (f", {source}" if "source" in d else ""))
+                    yerr=[y - 100 * part["lo_y"], 100 * part["hi_y"] - y], fmt=markers[source],
+                    color=rm_color(rm), capsize=2, alpha=0.8, label=rm + (f", {source}" if source else ""))
     ax.axhline(0, color="grey", lw=1)
     ax.axvline(0.5, color="grey", lw=1, ls=":")  # chance: right and wrong samples of a problem not told apart
     ax.set_xlabel("within-problem AUROC (min score) on easy problems (levels 1-3)")
